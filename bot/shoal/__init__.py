@@ -1,0 +1,1 @@
+"""Shoal: one Discord bot at any scale on Kubernetes."""

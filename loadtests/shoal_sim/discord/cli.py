@@ -1,0 +1,175 @@
+"""``shoal sim discord``: run the Discord simulator as a process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import TYPE_CHECKING
+
+from shoal_sim.discord.server import Simulator
+from shoal_sim.discord.settings import DEFAULT_TOKEN, SimSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["build_parser", "main", "run", "settings_from_args"]
+
+
+def build_parser(prog: str = "shoal sim discord") -> argparse.ArgumentParser:
+    """Return the argument parser (its help is the option reference)."""
+    defaults = SimSettings()
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Run a protocol-level Discord simulator (REST /api/v10, gateway, /_sim control).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add = parser.add_argument
+    add("--host", default=defaults.host, help="address to listen on")
+    add("--port", type=int, default=defaults.port, help="port (0 picks a free one)")
+    add(
+        "--token",
+        dest="tokens",
+        action="append",
+        metavar="TOKEN",
+        help=f"bot token, repeatable, one application each (default: {DEFAULT_TOKEN})",
+    )
+    add("--guilds", type=int, default=defaults.guilds, help="guilds generated at start")
+    add("--seed", type=int, default=defaults.seed, help="seed for reproducible ids")
+    add("--members-per-guild", type=int, default=defaults.members_per_guild)
+    add("--channels-per-guild", type=int, default=defaults.channels_per_guild)
+    add("--roles-per-guild", type=int, default=defaults.roles_per_guild)
+    add(
+        "--max-concurrency",
+        type=int,
+        default=defaults.max_concurrency,
+        help="identify buckets per window (session_start_limit.max_concurrency)",
+    )
+    add(
+        "--identify-window",
+        dest="identify_window_s",
+        type=float,
+        default=defaults.identify_window_s,
+        help="seconds each bucket waits between IDENTIFYs",
+    )
+    add(
+        "--max-guilds-per-shard",
+        type=int,
+        default=defaults.max_guilds_per_shard,
+        help="above this a shard is closed with 4011",
+    )
+    add(
+        "--shard-count-multiple",
+        type=int,
+        default=defaults.shard_count_multiple,
+        help="shard counts must be a multiple of this (large bots); else 4010",
+    )
+    add(
+        "--session-start-limit",
+        dest="session_start_total",
+        type=int,
+        default=defaults.session_start_total,
+        help="session starts per day",
+    )
+    add(
+        "--heartbeat-interval",
+        dest="heartbeat_interval_ms",
+        type=int,
+        default=defaults.heartbeat_interval_ms,
+        help="milliseconds, sent in HELLO",
+    )
+    add(
+        "--resume-timeout",
+        dest="resume_timeout_s",
+        type=float,
+        default=defaults.resume_timeout_s,
+        help="seconds a dropped session stays resumable",
+    )
+    add(
+        "--privileged-intents",
+        type=int,
+        default=defaults.privileged_intents,
+        help="bit mask of approved privileged intents (2 members, 256 presences, 32768 content)",
+    )
+    add(
+        "--interaction-deadline",
+        dest="interaction_deadline_s",
+        type=float,
+        default=defaults.interaction_deadline_s,
+        help="seconds to answer an interaction",
+    )
+    add(
+        "--global-rate",
+        dest="global_rate_per_s",
+        type=int,
+        default=defaults.global_rate_per_s,
+        help="REST requests per second per bot token",
+    )
+    add("--url-file", default=None, help="write the REST base URL to this file")
+    add("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> SimSettings:
+    """Build settings from parsed arguments.
+
+    Raises:
+        ValueError: when a value cannot describe a Discord (the message names it).
+    """
+    fields = {name for name in SimSettings.__dataclass_fields__}
+    values = {k: v for k, v in vars(args).items() if k in fields and v is not None}
+    if args.tokens:
+        values["tokens"] = tuple(args.tokens)
+    return SimSettings(**values)
+
+
+async def run(settings: SimSettings, *, banner: bool = True) -> None:
+    """Run a simulator until SIGINT or SIGTERM."""
+    simulator = Simulator(settings)
+    await simulator.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    if banner:
+        app = next(iter(simulator.world.applications.values()))
+        sys.stdout.write(connection_help(simulator.rest_url, app.token, len(app.guild_ids)))
+        sys.stdout.flush()
+    try:
+        await stop.wait()
+    finally:
+        await simulator.stop()
+
+
+def connection_help(rest_url: str, token: str, guilds: int) -> str:
+    """Return the text telling a person how to connect a bot to the simulator."""
+    base = rest_url.removesuffix("/api/v10")
+    return (
+        f"Discord simulator ready with {guilds} guilds.\n"
+        f"  REST base URL : {rest_url}\n"
+        f"  Bot token     : {token}\n"
+        f"  Control API   : {base}/_sim/info  (stats: {base}/_sim/stats)\n"
+        "Connect hikari with:\n"
+        f"  hikari.GatewayBot({token!r}, rest_url={rest_url!r}, check_for_updates=False)\n"
+        "Press Ctrl-C to stop.\n"
+    )
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "shoal sim discord") -> int:
+    """Parse arguments and run the simulator; returns the exit status."""
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = settings_from_args(args)
+    except ValueError as exc:
+        parser.error(str(exc))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(settings))
+    return 0

@@ -1,0 +1,215 @@
+"""The simulated world's records: users, guilds and what they hold, messages.
+
+Plain mutable slotted dataclasses; JSON shapes live in :mod:`.payloads`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+__all__ = [
+    "Application",
+    "Attachment",
+    "Ban",
+    "Channel",
+    "ChannelType",
+    "Guild",
+    "Member",
+    "Message",
+    "Role",
+    "User",
+    "VoiceState",
+]
+
+JSON = dict[str, Any]
+
+
+class ChannelType:
+    """Discord channel type numbers used by the simulator."""
+
+    GUILD_TEXT = 0
+    DM = 1
+    GUILD_VOICE = 2
+    GUILD_CATEGORY = 4
+    GUILD_ANNOUNCEMENT = 5
+    ANNOUNCEMENT_THREAD = 10
+    PUBLIC_THREAD = 11
+    PRIVATE_THREAD = 12
+    GUILD_STAGE_VOICE = 13
+    GUILD_FORUM = 15
+
+    THREADS = frozenset({ANNOUNCEMENT_THREAD, PUBLIC_THREAD, PRIVATE_THREAD})
+
+
+@dataclasses.dataclass(slots=True)
+class User:
+    """A Discord user (human or bot)."""
+
+    id: int
+    username: str
+    global_name: str | None = None
+    avatar: str | None = None
+    is_bot: bool = False
+
+
+@dataclasses.dataclass(slots=True)
+class Role:
+    """A guild role. The @everyone role's id equals the guild's."""
+
+    id: int
+    name: str
+    permissions: int = 0
+    position: int = 0
+    color: int = 0
+    is_hoisted: bool = False
+    is_managed: bool = False
+    is_mentionable: bool = False
+
+
+@dataclasses.dataclass(slots=True)
+class Channel:
+    """A guild channel, thread or DM channel."""
+
+    id: int
+    type: int
+    guild_id: int | None
+    name: str | None = None
+    position: int = 0
+    parent_id: int | None = None
+    topic: str | None = None
+    is_nsfw: bool = False
+    rate_limit_per_user: int = 0
+    owner_id: int | None = None
+    last_message_id: int | None = None
+    recipient_ids: list[int] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(slots=True)
+class Member:
+    """A user's membership of a guild."""
+
+    user_id: int
+    joined_at_ms: int
+    nick: str | None = None
+    role_ids: list[int] = dataclasses.field(default_factory=list)
+    communication_disabled_until_ms: int | None = None
+    is_deaf: bool = False
+    is_mute: bool = False
+
+
+@dataclasses.dataclass(slots=True)
+class Ban:
+    """A guild ban."""
+
+    user_id: int
+    reason: str | None = None
+
+
+@dataclasses.dataclass(slots=True)
+class VoiceState:
+    """Where a user is connected to voice in a guild."""
+
+    user_id: int
+    channel_id: int | None
+    session_id: str
+    is_self_mute: bool = False
+    is_self_deaf: bool = False
+
+
+@dataclasses.dataclass(slots=True)
+class Attachment:
+    """A file sent with a message, kept for inspection."""
+
+    id: int
+    filename: str
+    content_type: str | None
+    data: bytes
+
+
+@dataclasses.dataclass(slots=True)
+class Message:
+    """A channel message, as sent by a user, the bot or an interaction webhook."""
+
+    id: int
+    channel_id: int
+    guild_id: int | None
+    author_id: int
+    content: str = ""
+    embeds: list[JSON] = dataclasses.field(default_factory=list)
+    components: list[JSON] = dataclasses.field(default_factory=list)
+    attachments: list[Attachment] = dataclasses.field(default_factory=list)
+    flags: int = 0
+    edited_at_ms: int | None = None
+    webhook_id: int | None = None
+    interaction_id: int | None = None
+    type: int = 0
+
+
+@dataclasses.dataclass(slots=True)
+class Guild:
+    """A guild. Roles, channels and members are materialised on first use.
+
+    Generated guilds stay cheap until something reads their contents (20,000 guilds of
+    the local fleet would otherwise hold millions of objects): see
+    :meth:`shoal_sim.discord.world.World.contents`.
+    """
+
+    id: int
+    name: str
+    owner_id: int
+    application_id: int
+    member_count: int
+    is_generated: bool = True
+    roles: dict[int, Role] | None = None
+    channels: dict[int, Channel] | None = None
+    members: dict[int, Member] | None = None
+    bans: dict[int, Ban] = dataclasses.field(default_factory=dict)
+    voice_states: dict[int, VoiceState] = dataclasses.field(default_factory=dict)
+    commands: dict[int, JSON] = dataclasses.field(default_factory=dict)
+    """Guild application commands of the owning application, by id."""
+
+
+@dataclasses.dataclass(slots=True)
+class Application:
+    """A bot application: its user, token, commands and session start budget."""
+
+    id: int
+    bot_user_id: int
+    name: str
+    token: str
+    max_concurrency: int
+    session_start_total: int
+    session_start_remaining: int
+    session_start_reset_at: float
+    """Monotonic time at which ``session_start_remaining`` refills."""
+    is_token_revoked: bool = False
+    commands: dict[int, JSON] = dataclasses.field(default_factory=dict)
+    guild_ids: set[int] = dataclasses.field(default_factory=set)
+
+
+@dataclasses.dataclass(slots=True)
+class Interaction:
+    """An injected interaction and what the bot did with it."""
+
+    id: int
+    token: str
+    application_id: int
+    type: int
+    guild_id: int | None
+    channel_id: int
+    user_id: int
+    data: JSON
+    created_at: float
+    """Monotonic time the interaction was created (its deadline counts from dispatch)."""
+    dispatched_at: float | None = None
+    """Monotonic time the first INTERACTION_CREATE carrying it was sent."""
+    responded_at: float | None = None
+    response_type: int | None = None
+    response: JSON | None = None
+    original_message_id: int | None = None
+    followup_message_ids: list[int] = dataclasses.field(default_factory=list)
+    is_late: bool = False
+    acknowledge_attempts: int = 0
+    source_message_id: int | None = None
+    """For component interactions: the message whose component was used."""

@@ -1,0 +1,217 @@
+"""Bodies of gateway dispatches the simulator emits on its own initiative.
+
+REST-caused events build their bodies in the REST handlers; these are the ones the
+control API and the load generator create: messages from users, interactions, guilds
+joined and left.
+"""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+from shoal_sim.discord import intents as intent_bits
+from shoal_sim.discord import payloads
+from shoal_sim.discord.entities import Interaction, Member, Message, User
+from shoal_sim.discord.snowflakes import shard_for, snowflake_time_ms
+
+if TYPE_CHECKING:
+    from shoal_sim.discord.entities import Guild
+    from shoal_sim.discord.server import Simulator
+
+__all__ = [
+    "emit_guild_joined",
+    "emit_guild_left",
+    "emit_interaction",
+    "emit_user_message",
+    "shard_of",
+]
+
+JSON = dict[str, Any]
+
+
+def emit_user_message(
+    sim: Simulator, *, channel_id: int, author_id: int, content: str, guild_id: int | None
+) -> tuple[Message, int]:
+    """Create a message from a user and dispatch MESSAGE_CREATE; returns it and its reach.
+
+    Guild messages go to every covering session with GUILD_MESSAGES (content only with
+    MESSAGE_CONTENT); DMs go to shard 0 with DIRECT_MESSAGES. This is the load
+    generator's hot path, so the body is built directly, with the author's user and
+    member objects cached by value (a changed member gets a fresh entry).
+    """
+    world = sim.world
+    message = Message(
+        id=world.ids.next_id(),
+        channel_id=channel_id,
+        guild_id=guild_id,
+        author_id=author_id,
+        content=content,
+    )
+    world.add_message(message, is_from_user=True)
+    sim.stats.messages_injected += 1
+    author = world.user(author_id)
+    body: JSON = {
+        "type": 0,
+        "content": content,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "timestamp": payloads.iso_timestamp(snowflake_time_ms(message.id)),
+        "edited_timestamp": None,
+        "flags": 0,
+        "components": [],
+        "id": str(message.id),
+        "channel_id": str(channel_id),
+        "author": _user_json(author) if author else {"id": str(author_id)},
+        "pinned": False,
+        "mention_everyone": False,
+        "tts": False,
+    }
+    if guild_id is None:
+        app = next(iter(world.applications.values()))
+        reached = sim.gateway.dispatch_direct(
+            app.id, "MESSAGE_CREATE", body, intent=intent_bits.DIRECT_MESSAGES
+        )
+        return message, reached
+    guild = world.guild(guild_id)
+    if guild is None:
+        msg = f"unknown guild {guild_id}"
+        raise LookupError(msg)
+    _, _, members = world.contents(guild)
+    member = members.get(author_id)
+    body["guild_id"] = str(guild_id)
+    if member is not None and author is not None:
+        body["member"] = _member_json(
+            member.user_id,
+            member.nick,
+            tuple(member.role_ids),
+            member.joined_at_ms,
+            member.communication_disabled_until_ms,
+            member.is_deaf,
+            member.is_mute,
+        )
+    reached = sim.gateway.dispatch_guild(
+        guild.application_id,
+        guild_id,
+        "MESSAGE_CREATE",
+        body,
+        intent=intent_bits.GUILD_MESSAGES,
+        strip_content=True,
+    )
+    return message, reached
+
+
+def _user_json(user: User) -> JSON:
+    return _user_json_of(user.id, user.username, user.global_name, user.avatar, user.is_bot)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _user_json_of(
+    user_id: int, username: str, global_name: str | None, avatar: str | None, is_bot: bool
+) -> JSON:
+    return payloads.user_json(
+        User(id=user_id, username=username, global_name=global_name, avatar=avatar, is_bot=is_bot)
+    )
+
+
+@functools.lru_cache(maxsize=65_536)
+def _member_json(
+    user_id: int,
+    nick: str | None,
+    role_ids: tuple[int, ...],
+    joined_at_ms: int,
+    timeout_ms: int | None,
+    is_deaf: bool,
+    is_mute: bool,
+) -> JSON:
+    member = Member(
+        user_id=user_id,
+        joined_at_ms=joined_at_ms,
+        nick=nick,
+        role_ids=list(role_ids),
+        communication_disabled_until_ms=timeout_ms,
+        is_deaf=is_deaf,
+        is_mute=is_mute,
+    )
+    return payloads.member_json(member, User(id=user_id, username=""), with_user=False)
+
+
+def emit_interaction(
+    sim: Simulator,
+    *,
+    guild_id: int | None,
+    channel_id: int,
+    user_id: int,
+    interaction_type: int,
+    data: JSON,
+    source_message_id: int | None = None,
+    application_id: int | None = None,
+) -> tuple[Interaction, int]:
+    """Create an interaction and dispatch INTERACTION_CREATE to every covering session."""
+    world = sim.world
+    if guild_id is not None:
+        guild = world.guild(guild_id)
+        if guild is None:
+            msg = f"unknown guild {guild_id}"
+            raise LookupError(msg)
+        app_id = guild.application_id
+    else:
+        app_id = application_id or next(iter(world.applications))
+    interaction = Interaction(
+        id=world.ids.next_id(),
+        token="aW50ZXJhY3Rpb246" + secrets.token_urlsafe(48),
+        application_id=app_id,
+        type=interaction_type,
+        guild_id=guild_id,
+        channel_id=channel_id,
+        user_id=user_id,
+        data=data,
+        created_at=time.monotonic(),
+        source_message_id=source_message_id,
+    )
+    world.add_interaction(interaction)
+    sim.stats.interactions_injected += 1
+    body = payloads.interaction_json(interaction, world, sim.base_url)
+    if guild_id is None:
+        reached = sim.gateway.dispatch_direct(
+            app_id, "INTERACTION_CREATE", body, intent=intent_bits.NONE
+        )
+    else:
+        reached = sim.gateway.dispatch_guild(
+            app_id, guild_id, "INTERACTION_CREATE", body, intent=intent_bits.NONE
+        )
+    if reached:
+        interaction.dispatched_at = time.monotonic()
+    return interaction, reached
+
+
+def emit_guild_joined(sim: Simulator, guild: Guild) -> int:
+    """Dispatch GUILD_CREATE (no ``unavailable`` key: a join) to the covering sessions."""
+    app = sim.world.applications[guild.application_id]
+    bot = sim.world.user(app.bot_user_id)
+    assert bot is not None  # noqa: S101 - every application has its bot user
+    body = payloads.guild_create_json(guild, sim.world, bot_user=bot)
+    body.pop("unavailable", None)
+    return sim.gateway.dispatch_guild(
+        app.id, guild.id, "GUILD_CREATE", body, intent=intent_bits.GUILDS
+    )
+
+
+def emit_guild_left(sim: Simulator, guild: Guild) -> int:
+    """Dispatch GUILD_DELETE (no ``unavailable`` key: the bot left) to the covering sessions."""
+    return sim.gateway.dispatch_guild(
+        guild.application_id,
+        guild.id,
+        "GUILD_DELETE",
+        {"id": str(guild.id)},
+        intent=intent_bits.GUILDS,
+    )
+
+
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """Return the shard of a guild (re-exported for control-API answers)."""
+    return shard_for(guild_id, shard_count)

@@ -1,0 +1,360 @@
+"""The simulated Discord's state: applications, guilds, users, channels, messages.
+
+Generated guilds stay cheap until used: a guild's roles, channels and members are built
+deterministically from the seed on first access (:meth:`World.contents`). Every
+generated child id shares its guild's timestamp bits (``id >> 22``), so any generated
+id leads back to its guild without an index.
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+import secrets
+import time
+from typing import TYPE_CHECKING, Final
+
+from shoal_sim.discord.entities import (
+    Application,
+    Channel,
+    ChannelType,
+    Guild,
+    Interaction,
+    Member,
+    Message,
+    Role,
+    User,
+)
+from shoal_sim.discord.snowflakes import SnowflakeFactory, bot_id_from_token, make_token
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from shoal_sim.discord.settings import SimSettings
+
+__all__ = ["World", "generated_channel_id", "generated_member_id"]
+
+_LOW_BITS: Final = (1 << 22) - 1
+#: Offsets of generated children within their guild's id space (see module docstring).
+_ROLE_OFFSET: Final = 1
+_CHANNEL_OFFSET: Final = 1_000
+_MEMBER_OFFSET: Final = 10_000
+_MAX_MEMBERS: Final = _LOW_BITS - _MEMBER_OFFSET
+#: Messages kept per channel for inspection; older ones are forgotten.
+_MESSAGES_KEPT_PER_CHANNEL: Final = 500
+#: Messages from (simulated) users kept in all; a load test sends millions, and keeping
+#: them all would grow memory without bound and slow every garbage collection.
+_USER_MESSAGES_KEPT: Final = 10_000
+#: Permissions of @everyone in generated guilds (view, send, read history, connect, speak...).
+_EVERYONE_PERMISSIONS: Final = 0x0000_0006_3FE0_0E41
+_ADMINISTRATOR: Final = 1 << 3
+
+_ADJECTIVES: Final = ("Cosy", "Loud", "Quiet", "Retro", "Cosmic", "Sunny", "Misty", "Neon")
+_NOUNS: Final = ("Lounge", "Guild", "Tavern", "Harbour", "Garden", "Arcade", "Studio", "Den")
+
+
+def _child_id(guild_id: int, offset: int) -> int:
+    low = ((guild_id & _LOW_BITS) + offset) & _LOW_BITS
+    return (guild_id & ~_LOW_BITS) | low
+
+
+class World:
+    """All simulated state, with the operations REST, gateway and control share."""
+
+    def __init__(self, settings: SimSettings) -> None:
+        """Create the applications and generate the first application's guilds."""
+        if settings.members_per_guild > _MAX_MEMBERS or settings.roles_per_guild >= (
+            _CHANNEL_OFFSET - _ROLE_OFFSET
+        ):
+            msg = "members_per_guild or roles_per_guild is too large for generated guilds"
+            raise ValueError(msg)
+        if settings.channels_per_guild >= _MEMBER_OFFSET - _CHANNEL_OFFSET:
+            msg = "channels_per_guild is too large for generated guilds"
+            raise ValueError(msg)
+        self.settings = settings
+        self.ids = SnowflakeFactory(settings.seed)
+        self.applications: dict[int, Application] = {}
+        self._apps_by_token: dict[str, Application] = {}
+        self.guilds: dict[int, Guild] = {}
+        self._guilds_by_stamp: dict[int, Guild] = {}
+        self._users: dict[int, User] = {}
+        self._channels: dict[int, Channel] = {}
+        self.messages: dict[int, collections.OrderedDict[int, Message]] = {}
+        self._user_messages: collections.deque[tuple[int, int]] = collections.deque()
+        self.interactions: dict[int, Interaction] = {}
+        self.interactions_by_token: dict[str, Interaction] = {}
+        for token in settings.tokens:
+            self.add_application(token)
+        first = next(iter(self.applications.values()))
+        for _ in range(settings.guilds):
+            self.add_guild(first)
+
+    # -- applications -------------------------------------------------------------
+
+    def add_application(self, token: str) -> Application:
+        """Register a bot application for ``token`` (its id comes from the token)."""
+        bot_id = bot_id_from_token(token)
+        if bot_id in self.applications:
+            msg = f"two tokens name the same bot id {bot_id}"
+            raise ValueError(msg)
+        self._users[bot_id] = User(
+            id=bot_id, username=f"shoal-sim-bot-{len(self.applications)}", is_bot=True
+        )
+        app = Application(
+            id=bot_id,
+            bot_user_id=bot_id,
+            name=f"Shoal simulated bot {len(self.applications)}",
+            token=token,
+            max_concurrency=self.settings.max_concurrency,
+            session_start_total=self.settings.session_start_total,
+            session_start_remaining=self.settings.session_start_total,
+            session_start_reset_at=time.monotonic() + self.settings.session_start_reset_s,
+        )
+        self.applications[app.id] = app
+        self._apps_by_token[token] = app
+        return app
+
+    def application_for_token(self, token: str) -> Application | None:
+        """Return the application a (non-revoked) bot token belongs to."""
+        app = self._apps_by_token.get(token)
+        if app is None or app.is_token_revoked:
+            return None
+        return app
+
+    def refresh_session_starts(self, app: Application, now: float) -> None:
+        """Refill the session start budget once its period has passed."""
+        if now >= app.session_start_reset_at:
+            app.session_start_remaining = app.session_start_total
+            app.session_start_reset_at = now + self.settings.session_start_reset_s
+
+    def reset_token(self, app: Application) -> str:
+        """Give ``app`` a new token (the old one stops working), as Discord does."""
+        self._apps_by_token.pop(app.token, None)
+        app.token = make_token(app.bot_user_id, secrets.token_urlsafe(24))
+        app.is_token_revoked = False
+        self._apps_by_token[app.token] = app
+        return app.token
+
+    # -- guilds -----------------------------------------------------------------
+
+    def add_guild(
+        self, app: Application, *, name: str | None = None, members: int | None = None
+    ) -> Guild:
+        """Create a generated guild the bot of ``app`` is in."""
+        guild_id = self.ids.next_guild_id()
+        rng = random.Random(guild_id ^ self.settings.seed)  # noqa: S311 - names, not secrets
+        member_count = self.settings.members_per_guild if members is None else members
+        guild = Guild(
+            id=guild_id,
+            name=name or f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)} {guild_id % 10_000}",
+            owner_id=_child_id(guild_id, _MEMBER_OFFSET) if member_count else app.bot_user_id,
+            application_id=app.id,
+            member_count=member_count + 1,
+        )
+        self.guilds[guild_id] = guild
+        self._guilds_by_stamp[guild_id >> 22] = guild
+        app.guild_ids.add(guild_id)
+        return guild
+
+    def remove_guild(self, guild_id: int) -> Guild | None:
+        """Remove the bot from a guild (the guild is forgotten)."""
+        guild = self.guilds.pop(guild_id, None)
+        if guild is None:
+            return None
+        self._guilds_by_stamp.pop(guild_id >> 22, None)
+        app = self.applications.get(guild.application_id)
+        if app is not None:
+            app.guild_ids.discard(guild_id)
+        if guild.channels:
+            for channel_id in guild.channels:
+                self._channels.pop(channel_id, None)
+                self.messages.pop(channel_id, None)
+        return guild
+
+    def guild(self, guild_id: int) -> Guild | None:
+        """Return a guild by id."""
+        return self.guilds.get(guild_id)
+
+    def guilds_of(self, app: Application) -> Iterator[Guild]:
+        """Yield the guilds ``app``'s bot is in."""
+        for guild_id in app.guild_ids:
+            guild = self.guilds.get(guild_id)
+            if guild is not None:
+                yield guild
+
+    def contents(
+        self, guild: Guild
+    ) -> tuple[dict[int, Role], dict[int, Channel], dict[int, Member]]:
+        """Return (materialising on first use) a guild's roles, channels and members."""
+        if guild.roles is None or guild.channels is None or guild.members is None:
+            self._materialise(guild)
+        assert guild.roles is not None  # noqa: S101 - set by _materialise
+        assert guild.channels is not None  # noqa: S101
+        assert guild.members is not None  # noqa: S101
+        return guild.roles, guild.channels, guild.members
+
+    def _materialise(self, guild: Guild) -> None:
+        rng = random.Random(guild.id * 31 + self.settings.seed)  # noqa: S311 - not secrets
+        roles = {guild.id: Role(id=guild.id, name="@everyone", permissions=_EVERYONE_PERMISSIONS)}
+        for index in range(self.settings.roles_per_guild):
+            role_id = _child_id(guild.id, _ROLE_OFFSET + index)
+            roles[role_id] = Role(
+                id=role_id,
+                name="Admin" if index == 0 else f"role-{index}",
+                permissions=_ADMINISTRATOR if index == 0 else _EVERYONE_PERMISSIONS,
+                position=self.settings.roles_per_guild - index,
+                color=rng.randrange(0, 0xFFFFFF),
+                is_hoisted=index < 2,  # noqa: PLR2004 - two hoisted roles look realistic
+                is_mentionable=index % 2 == 0,
+            )
+        channels: dict[int, Channel] = {}
+        if self.settings.channels_per_guild:
+            category_id = _child_id(guild.id, _CHANNEL_OFFSET)
+            channels[category_id] = Channel(
+                id=category_id, type=ChannelType.GUILD_CATEGORY, guild_id=guild.id, name="General"
+            )
+            for index in range(1, self.settings.channels_per_guild):
+                channel_id = _child_id(guild.id, _CHANNEL_OFFSET + index)
+                is_voice = index % 4 == 0
+                channels[channel_id] = Channel(
+                    id=channel_id,
+                    type=ChannelType.GUILD_VOICE if is_voice else ChannelType.GUILD_TEXT,
+                    guild_id=guild.id,
+                    name=f"voice-{index}"
+                    if is_voice
+                    else ("general" if index == 1 else f"chat-{index}"),
+                    position=index,
+                    parent_id=category_id,
+                    topic=None if is_voice else f"Channel {index} of {guild.name}",
+                )
+        joined_base_ms = (guild.id >> 22) + 1_420_070_400_000
+        role_ids = [r for r in roles if r != guild.id]
+        members: dict[int, Member] = {}
+        for index in range(guild.member_count - 1):
+            user_id = _child_id(guild.id, _MEMBER_OFFSET + index)
+            picked = [r for r in role_ids if rng.random() < 0.2]  # noqa: PLR2004
+            members[user_id] = Member(
+                user_id=user_id, joined_at_ms=joined_base_ms + index * 60_000, role_ids=picked
+            )
+        app = self.applications[guild.application_id]
+        members[app.bot_user_id] = Member(
+            user_id=app.bot_user_id, joined_at_ms=joined_base_ms, role_ids=role_ids[:1]
+        )
+        guild.roles, guild.channels, guild.members = roles, channels, members
+
+    # -- users and channels ---------------------------------------------------------
+
+    def user(self, user_id: int) -> User | None:
+        """Return a user: a known one, or a generated member of some guild."""
+        user = self._users.get(user_id)
+        if user is not None:
+            return user
+        guild = self._guilds_by_stamp.get(user_id >> 22)
+        if guild is None:
+            return None
+        offset = ((user_id & _LOW_BITS) - (guild.id & _LOW_BITS)) & _LOW_BITS
+        if not _MEMBER_OFFSET <= offset < _MEMBER_OFFSET + guild.member_count - 1:
+            return None
+        rng = random.Random(user_id)  # noqa: S311 - names, not secrets
+        user = User(
+            id=user_id,
+            username=f"user{user_id % 10_000_000:07d}",
+            global_name=f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)}",
+        )
+        self._users[user_id] = user
+        return user
+
+    def add_user(self, username: str, *, is_bot: bool = False) -> User:
+        """Create a user outside any generated guild."""
+        user = User(id=self.ids.next_id(), username=username, is_bot=is_bot)
+        self._users[user.id] = user
+        return user
+
+    def channel(self, channel_id: int) -> Channel | None:
+        """Return a channel, thread or DM channel by id."""
+        channel = self._channels.get(channel_id)
+        if channel is not None:
+            return channel
+        guild = self._guilds_by_stamp.get(channel_id >> 22)
+        if guild is None:
+            return None
+        _, channels, _ = self.contents(guild)
+        return channels.get(channel_id)
+
+    def add_channel(self, channel: Channel) -> None:
+        """Index a channel created at run time (guild channels also join their guild)."""
+        self._channels[channel.id] = channel
+        if channel.guild_id is not None:
+            guild = self.guilds.get(channel.guild_id)
+            if guild is not None:
+                _, channels, _ = self.contents(guild)
+                channels[channel.id] = channel
+
+    def dm_channel(self, user_id: int) -> Channel:
+        """Return (creating on first use) the bot's DM channel with a user."""
+        for channel in self._channels.values():
+            if channel.type == ChannelType.DM and channel.recipient_ids == [user_id]:
+                return channel
+        channel = Channel(
+            id=self.ids.next_id(), type=ChannelType.DM, guild_id=None, recipient_ids=[user_id]
+        )
+        self._channels[channel.id] = channel
+        return channel
+
+    # -- messages -----------------------------------------------------------------
+
+    def add_message(self, message: Message, *, is_from_user: bool = False) -> None:
+        """Keep a message for inspection (the oldest beyond the caps are forgotten).
+
+        Messages from simulated users (``is_from_user``) share one global cap; the bot's
+        own messages are kept per channel.
+        """
+        kept = self.messages.setdefault(message.channel_id, collections.OrderedDict())
+        kept[message.id] = message
+        if len(kept) > _MESSAGES_KEPT_PER_CHANNEL:
+            kept.popitem(last=False)
+        if is_from_user:
+            ring = self._user_messages
+            ring.append((message.channel_id, message.id))
+            if len(ring) > _USER_MESSAGES_KEPT:
+                channel_id, message_id = ring.popleft()
+                old = self.messages.get(channel_id)
+                if old is not None:
+                    old.pop(message_id, None)
+        channel = self.channel(message.channel_id)
+        if channel is not None:
+            channel.last_message_id = message.id
+
+    def message(self, channel_id: int, message_id: int) -> Message | None:
+        """Return a kept message."""
+        kept = self.messages.get(channel_id)
+        return None if kept is None else kept.get(message_id)
+
+    def all_messages(self) -> Iterator[Message]:
+        """Yield every kept message, oldest channel first."""
+        for kept in self.messages.values():
+            yield from kept.values()
+
+    # -- interactions ---------------------------------------------------------------
+
+    def add_interaction(self, interaction: Interaction) -> None:
+        """Track an injected interaction by id and token."""
+        self.interactions[interaction.id] = interaction
+        self.interactions_by_token[interaction.token] = interaction
+
+    def forget_interactions_before(self, created_before: float) -> None:
+        """Drop interactions whose tokens expired (keeps memory flat under load)."""
+        stale = [i for i in self.interactions.values() if i.created_at < created_before]
+        for interaction in stale:
+            del self.interactions[interaction.id]
+            self.interactions_by_token.pop(interaction.token, None)
+
+
+def generated_member_id(guild: Guild, index: int) -> int:
+    """Return the user id of a guild's ``index``-th generated member."""
+    return _child_id(guild.id, _MEMBER_OFFSET + index)
+
+
+def generated_channel_id(guild: Guild, index: int) -> int:
+    """Return the id of a guild's ``index``-th generated channel (0 is the category)."""
+    return _child_id(guild.id, _CHANNEL_OFFSET + index)

@@ -1,0 +1,1 @@
+"""The Shoal operator (arrives with issue 4)."""

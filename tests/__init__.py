@@ -1,0 +1,1 @@
+"""Shoal's test suite: unit/ (pure), integration/ (real servers, simulators), e2e/ (fleets)."""

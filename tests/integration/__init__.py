@@ -1,0 +1,1 @@
+"""Tests against real Redis and PostgreSQL servers and the simulators; marked `integration`."""

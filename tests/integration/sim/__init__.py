@@ -1,0 +1,1 @@
+"""Integration tests of the Discord simulator, served in-process on a loopback port."""

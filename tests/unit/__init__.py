@@ -1,0 +1,1 @@
+"""Pure tests: no servers, no sockets, no real time; marked `unit` by path."""

@@ -1,0 +1,1 @@
+"""Pure logic of the Discord simulator: rate-limit arithmetic, body rules."""
