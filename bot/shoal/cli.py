@@ -1,4 +1,4 @@
-"""The ``shoal`` command line: one entry point, dispatching to the worker's tools and the simulators.
+"""The ``shoal`` command line: one entry point for the worker's tools and the simulators.
 
 This module is the only place in ``shoal`` allowed to import ``shoal_sim`` (an
 import-linter contract enforces it): the worker and the simulators never share code.

@@ -1,1 +1,1 @@
-"""Protocol-level simulators of Discord (and later Lavalink) for tests, load tests and the local fleet."""
+"""Protocol-level simulators of Discord (later Lavalink) for tests, load tests, local runs."""

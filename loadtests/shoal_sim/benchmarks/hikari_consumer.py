@@ -20,7 +20,7 @@ __all__ = ["main"]
 
 
 async def _run(
-    rest_url: str, token: str, shard_ids: list[int], shard_count: int, compress: bool
+    rest_url: str, token: str, shard_ids: list[int], shard_count: int, *, compress: bool
 ) -> None:
     bot = hikari.GatewayBot(
         token,
@@ -79,7 +79,7 @@ def main() -> None:
             args.token,
             [int(s) for s in args.shards.split(",")],
             args.shard_count,
-            not args.no_compress,
+            compress=not args.no_compress,
         )
     )
 

@@ -24,7 +24,7 @@ def build_parser(prog: str = "shoal sim discord") -> argparse.ArgumentParser:
     defaults = SimSettings()
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Run a protocol-level Discord simulator (REST /api/v10, gateway, /_sim control).",
+        description="Run a protocol-level Discord simulator (REST, gateway, /_sim control).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add = parser.add_argument
@@ -119,7 +119,7 @@ def settings_from_args(args: argparse.Namespace) -> SimSettings:
     Raises:
         ValueError: when a value cannot describe a Discord (the message names it).
     """
-    fields = {name for name in SimSettings.__dataclass_fields__}
+    fields = set(SimSettings.__dataclass_fields__)
     values = {k: v for k, v in vars(args).items() if k in fields and v is not None}
     if args.tokens:
         values["tokens"] = tuple(args.tokens)

@@ -16,11 +16,14 @@ import orjson
 from aiohttp import web
 
 from shoal_sim.discord import events, payloads
+from shoal_sim.discord.entities import Message
 from shoal_sim.discord.loadgen import LoadGenerator, LoadSpec
 from shoal_sim.discord.snowflakes import shard_for
 from shoal_sim.discord.world import generated_channel_id, generated_member_id
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from shoal_sim.discord.entities import Application, Guild, Interaction
     from shoal_sim.discord.server import Simulator
 
@@ -41,7 +44,7 @@ _FORCE_ACTIONS: Final = frozenset(
 )
 
 
-class _BadInput(Exception):
+class _BadInputError(Exception):
     """Raised by parsers; becomes a 400 with the message."""
 
 
@@ -60,10 +63,10 @@ async def _body(request: web.Request) -> JSON:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError as exc:
         msg = f"body is not valid JSON: {exc}"
-        raise _BadInput(msg) from exc
+        raise _BadInputError(msg) from exc
     if not isinstance(body, dict):
         msg = "body must be a JSON object"
-        raise _BadInput(msg)
+        raise _BadInputError(msg)
     return body
 
 
@@ -71,12 +74,12 @@ def _int(body: JSON, key: str, default: int | None = None) -> int:
     value = body.get(key, default)
     if value is None:
         msg = f"{key} is required"
-        raise _BadInput(msg)
+        raise _BadInputError(msg)
     try:
         return int(value)
     except (TypeError, ValueError) as exc:
         msg = f"{key} must be an integer (snowflakes may be strings), got {value!r}"
-        raise _BadInput(msg) from exc
+        raise _BadInputError(msg) from exc
 
 
 def _optional_int(body: JSON, key: str) -> int | None:
@@ -97,7 +100,7 @@ class _Control:
             return next(iter(apps.values()))
         if app_id not in apps:
             msg = f"unknown application {app_id}"
-            raise _BadInput(msg)
+            raise _BadInputError(msg)
         return apps[app_id]
 
     def _guild(self, guild_id: int) -> Guild:
@@ -236,11 +239,11 @@ class _Control:
         channel_id = _optional_int(body, "channel_id") or generated_channel_id(guild, 1)
         if guild.member_count < 2 and body.get("user_id") is None:  # noqa: PLR2004
             msg = "this guild has no generated members: give user_id"
-            raise _BadInput(msg)
+            raise _BadInputError(msg)
         user_id = _optional_int(body, "user_id") or generated_member_id(guild, 0)
         if self.sim.world.channel(channel_id) is None:
             msg = f"unknown channel {channel_id}"
-            raise _BadInput(msg)
+            raise _BadInputError(msg)
         return guild, channel_id, user_id
 
     async def inject_message(self, request: web.Request) -> web.Response:
@@ -291,41 +294,48 @@ class _Control:
         self, kind: str, body: JSON, guild: Guild | None, channel_id: int
     ) -> tuple[JSON, int | None]:
         if kind in ("command", "autocomplete"):
-            name = body.get("name")
-            if not isinstance(name, str) or not name:
-                msg = "name (the command name) is required"
-                raise _BadInput(msg)
-            options = body.get("options", [])
-            if not isinstance(options, list):
-                msg = "options must be a list of Discord option objects"
-                raise _BadInput(msg)
-            command_type = _int(body, "command_type", 1)
-            data: JSON = {
-                "id": str(self._command_id(name, guild)),
-                "name": name,
-                "type": command_type,
-                "options": options,
-            }
-            if guild is not None:
-                data["guild_id"] = str(guild.id)
-            return data, None
+            return self._command_data(body, guild), None
         if kind == "modal":
             custom_id = body.get("custom_id")
             if not isinstance(custom_id, str):
                 msg = "custom_id is required"
-                raise _BadInput(msg)
+                raise _BadInputError(msg)
             return {"custom_id": custom_id, "components": body.get("components", [])}, None
+        return self._component_data(body, guild, channel_id)
+
+    def _command_data(self, body: JSON, guild: Guild | None) -> JSON:
+        name = body.get("name")
+        if not isinstance(name, str) or not name:
+            msg = "name (the command name) is required"
+            raise _BadInputError(msg)
+        options = body.get("options", [])
+        if not isinstance(options, list):
+            msg = "options must be a list of Discord option objects"
+            raise _BadInputError(msg)
+        data: JSON = {
+            "id": str(self._command_id(name, guild)),
+            "name": name,
+            "type": _int(body, "command_type", 1),
+            "options": options,
+        }
+        if guild is not None:
+            data["guild_id"] = str(guild.id)
+        return data
+
+    def _component_data(
+        self, body: JSON, guild: Guild | None, channel_id: int
+    ) -> tuple[JSON, int | None]:
         custom_id = body.get("custom_id")
         component = body.get("component_type", "button")
         if not isinstance(custom_id, str) or component not in _COMPONENT_TYPES:
             msg = f"custom_id and component_type (one of {sorted(_COMPONENT_TYPES)}) are required"
-            raise _BadInput(msg)
-        data = {"custom_id": custom_id, "component_type": _COMPONENT_TYPES[component]}
+            raise _BadInputError(msg)
+        data: JSON = {"custom_id": custom_id, "component_type": _COMPONENT_TYPES[component]}
         if component != "button":
             values = body.get("values", [])
             if not isinstance(values, list):
                 msg = "values must be a list"
-                raise _BadInput(msg)
+                raise _BadInputError(msg)
             data["values"] = [str(v) for v in values]
         source_id = _optional_int(body, "message_id")
         if source_id is None or self.sim.world.message(channel_id, source_id) is None:
@@ -338,8 +348,6 @@ class _Control:
         self, channel_id: int, guild: Guild | None, custom_id: str, component_type: int
     ) -> int:
         """Create the bot message carrying the used component (Discord always has one)."""
-        from shoal_sim.discord.entities import Message  # noqa: PLC0415 - only needed here
-
         world = self.sim.world
         app = (
             world.applications[guild.application_id]
@@ -351,7 +359,9 @@ class _Control:
             component |= {"style": 1, "label": custom_id}
         else:
             component |= (
-                {"options": [{"label": "one", "value": "1"}]} if component_type == 3 else {}
+                {"options": [{"label": "one", "value": "1"}]}
+                if component_type == _COMPONENT_TYPES["string_select"]
+                else {}
             )
         message = Message(
             id=world.ids.next_id(),
@@ -426,10 +436,10 @@ class _Control:
         by_bot = query.get("author") == "bot"
         bot_ids = {a.bot_user_id for a in world.applications.values()} | set(world.applications)
         found = []
-        pool = (
-            world.messages.get(channel_id, {}).values()
-            if channel_id is not None
-            else world.all_messages()
+        pool: Iterable[Message] = (
+            world.messages[channel_id].values()
+            if channel_id is not None and channel_id in world.messages
+            else ([] if channel_id is not None else world.all_messages())
         )
         for message in pool:
             if by_bot and message.author_id not in bot_ids and message.webhook_id is None:
@@ -524,7 +534,7 @@ def _is_unanswered(interaction: Interaction, now: float, deadline_s: float) -> b
 async def _bad_input(request: web.Request, handler: Any) -> web.StreamResponse:  # noqa: ANN401
     try:
         response: web.StreamResponse = await handler(request)
-    except _BadInput as exc:
+    except _BadInputError as exc:
         return _error(str(exc))
     except LookupError as exc:
         return _error(str(exc), 404)

@@ -91,8 +91,8 @@ def emit_user_message(
             tuple(member.role_ids),
             member.joined_at_ms,
             member.communication_disabled_until_ms,
-            member.is_deaf,
-            member.is_mute,
+            is_deaf=member.is_deaf,
+            is_mute=member.is_mute,
         )
     reached = sim.gateway.dispatch_guild(
         guild.application_id,
@@ -106,12 +106,12 @@ def emit_user_message(
 
 
 def _user_json(user: User) -> JSON:
-    return _user_json_of(user.id, user.username, user.global_name, user.avatar, user.is_bot)
+    return _user_json_of(user.id, user.username, user.global_name, user.avatar, is_bot=user.is_bot)
 
 
 @functools.lru_cache(maxsize=65_536)
 def _user_json_of(
-    user_id: int, username: str, global_name: str | None, avatar: str | None, is_bot: bool
+    user_id: int, username: str, global_name: str | None, avatar: str | None, *, is_bot: bool
 ) -> JSON:
     return payloads.user_json(
         User(id=user_id, username=username, global_name=global_name, avatar=avatar, is_bot=is_bot)
@@ -125,6 +125,7 @@ def _member_json(
     role_ids: tuple[int, ...],
     joined_at_ms: int,
     timeout_ms: int | None,
+    *,
     is_deaf: bool,
     is_mute: bool,
 ) -> JSON:

@@ -6,7 +6,7 @@ Shapes follow Discord's OpenAPI spec (``discord-openapi.json``; checked by
 
 from __future__ import annotations
 
-import datetime
+import datetime as dt
 import functools
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +47,7 @@ JSON = dict[str, Any]
 
 @functools.lru_cache(maxsize=4096)
 def _iso_second(unix_s: int) -> str:
-    return datetime.datetime.fromtimestamp(unix_s, tz=datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return dt.datetime.fromtimestamp(unix_s, tz=dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def iso_timestamp(unix_ms: int) -> str:

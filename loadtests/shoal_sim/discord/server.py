@@ -84,7 +84,10 @@ class Simulator:
         gc.collect()
         gc.freeze()
         if self.settings.url_file:
-            pathlib.Path(self.settings.url_file).write_text(self.rest_url + "\n", encoding="utf-8")
+            # Tiny, once, at start-up: not worth a thread.
+            pathlib.Path(self.settings.url_file).write_text(  # noqa: ASYNC240
+                self.rest_url + "\n", encoding="utf-8"
+            )
         _LOG.info(
             "Discord simulator listening: REST %s, gateway %s", self.rest_url, self.gateway.ws_url
         )

@@ -8,7 +8,7 @@ __all__ = ["DEFAULT_TOKEN", "SimSettings"]
 
 #: A token shaped like a real one (``base64(bot_id).x.y``): hikari rejects other shapes.
 #: The first part decodes to the default application's bot user id.
-DEFAULT_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAwMQ.GsimXX.c2hvYWwtc2ltdWxhdG9yLWRlZmF1bHQtdG9rZW4"
+DEFAULT_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAwMQ.GsimXX.c2hvYWwtc2ltdWxhdG9yLWRlZmF1bHQtdG9rZW4"  # noqa: S105 - public, simulator-only
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)

@@ -223,11 +223,16 @@ class Connection:
         except (orjson.JSONDecodeError, KeyError, TypeError):
             self.close(CloseCode.DECODE_ERROR, CloseCode.DECODE_ERROR.reason)
             return
+        if not isinstance(op, int) or isinstance(op, bool):
+            self.close(CloseCode.DECODE_ERROR, CloseCode.DECODE_ERROR.reason)
+            return
         if not self._count_command():
             self.close(CloseCode.RATE_LIMITED, CloseCode.RATE_LIMITED.reason)
             return
         self._hub.stats.gateway_commands_by_op[op] += 1
-        data = payload.get("d")
+        self._handle(op, payload.get("d"))
+
+    def _handle(self, op: int, data: Any) -> None:  # noqa: ANN401 - raw JSON
         if op == _OP_HEARTBEAT:
             self._arm_watchdog()
             self._push(_HEARTBEAT_ACK_FRAME)
@@ -238,16 +243,15 @@ class Connection:
                 self._hub.identify(self, data)
             else:
                 self._hub.resume(self, data)
-        elif op in _NEEDS_SESSION:
-            if self.session is None:
-                self.close(CloseCode.NOT_AUTHENTICATED, CloseCode.NOT_AUTHENTICATED.reason)
-            elif op == _OP_VOICE_STATE_UPDATE:
-                self._hub.voice_state_update(self.session, data)
-            elif op == _OP_REQUEST_GUILD_MEMBERS:
-                self._hub.request_guild_members(self.session, data)
-            # op 3 (presence) is accepted and has no visible effect here.
-        else:
+        elif op not in _NEEDS_SESSION:
             self.close(CloseCode.UNKNOWN_OPCODE, CloseCode.UNKNOWN_OPCODE.reason)
+        elif self.session is None:
+            self.close(CloseCode.NOT_AUTHENTICATED, CloseCode.NOT_AUTHENTICATED.reason)
+        elif op == _OP_VOICE_STATE_UPDATE:
+            self._hub.voice_state_update(self.session, data)
+        elif op == _OP_REQUEST_GUILD_MEMBERS:
+            self._hub.request_guild_members(self.session, data)
+        # op 3 (presence update) is accepted and has no visible effect here.
 
     def _count_command(self) -> bool:
         """Record a client command; False once the per-connection send limit is exceeded."""

@@ -71,7 +71,7 @@ def post_message(  # noqa: PLR0913 - keyword-only fields of the message to post
     return message
 
 
-def apply_edit(  # noqa: PLR0913 - the edit, its files and the flags it clears
+def apply_edit(
     sim: Simulator,
     app: Application,
     message: Message,
@@ -181,7 +181,7 @@ def emit_message(sim: Simulator, app: Application, message: Message, event: str)
     _dispatch(sim, app, message, event, body, strip_content=message.author_id != app.bot_user_id)
 
 
-def _dispatch(  # noqa: PLR0913 - one event: where, what and for whom
+def _dispatch(
     sim: Simulator,
     app: Application,
     message: Message,
