@@ -111,7 +111,7 @@ class Api:
         self.checked.add(f"{method} {template} {reply.status}")
 
 
-def new_interaction(  # noqa: PLR0913 - the interaction's fields, all keyword-only
+def new_interaction(
     sim: Simulator,
     *,
     guild_id: int | None,
