@@ -35,13 +35,28 @@ def build_parser(prog: str = "shoal sim discord") -> argparse.ArgumentParser:
         dest="tokens",
         action="append",
         metavar="TOKEN",
-        help=f"bot token, repeatable, one application each (default: {DEFAULT_TOKEN})",
+        help=f"bot token, repeatable, one application each (when none: {DEFAULT_TOKEN})",
     )
     add("--guilds", type=int, default=defaults.guilds, help="guilds generated at start")
     add("--seed", type=int, default=defaults.seed, help="seed for reproducible ids")
-    add("--members-per-guild", type=int, default=defaults.members_per_guild)
-    add("--channels-per-guild", type=int, default=defaults.channels_per_guild)
-    add("--roles-per-guild", type=int, default=defaults.roles_per_guild)
+    add(
+        "--members-per-guild",
+        type=int,
+        default=defaults.members_per_guild,
+        help="generated members per guild, besides the bot",
+    )
+    add(
+        "--channels-per-guild",
+        type=int,
+        default=defaults.channels_per_guild,
+        help="generated channels per guild (one category, text and voice)",
+    )
+    add(
+        "--roles-per-guild",
+        type=int,
+        default=defaults.roles_per_guild,
+        help="generated roles per guild, besides @everyone",
+    )
     add(
         "--max-concurrency",
         type=int,
@@ -72,7 +87,14 @@ def build_parser(prog: str = "shoal sim discord") -> argparse.ArgumentParser:
         dest="session_start_total",
         type=int,
         default=defaults.session_start_total,
-        help="session starts per day",
+        help="session starts per period (session_start_limit.total)",
+    )
+    add(
+        "--session-start-reset",
+        dest="session_start_reset_s",
+        type=float,
+        default=defaults.session_start_reset_s,
+        help="seconds until spent session starts are refilled",
     )
     add(
         "--heartbeat-interval",
@@ -82,11 +104,23 @@ def build_parser(prog: str = "shoal sim discord") -> argparse.ArgumentParser:
         help="milliseconds, sent in HELLO",
     )
     add(
+        "--heartbeat-grace",
+        type=float,
+        default=defaults.heartbeat_grace,
+        help="a connection silent for interval x grace is closed with 4009",
+    )
+    add(
         "--resume-timeout",
         dest="resume_timeout_s",
         type=float,
         default=defaults.resume_timeout_s,
         help="seconds a dropped session stays resumable",
+    )
+    add(
+        "--replay-buffer",
+        type=int,
+        default=defaults.replay_buffer,
+        help="dispatches kept per session for RESUME (older seq gets op 9)",
     )
     add(
         "--privileged-intents",
@@ -154,7 +188,8 @@ def connection_help(rest_url: str, token: str, guilds: int) -> str:
         f"  Bot token     : {token}\n"
         f"  Control API   : {base}/_sim/info  (stats: {base}/_sim/stats)\n"
         "Connect hikari with:\n"
-        f"  hikari.GatewayBot({token!r}, rest_url={rest_url!r}, check_for_updates=False)\n"
+        f"  bot = hikari.GatewayBot({token!r}, rest_url={rest_url!r})\n"
+        "  bot.run(check_for_updates=False)\n"
         "Press Ctrl-C to stop.\n"
     )
 

@@ -39,6 +39,7 @@ _OP_REQUEST_GUILD_MEMBERS: Final = 8
 _OP_HELLO: Final = 10
 _OP_HEARTBEAT_ACK: Final = 11
 _HEARTBEAT_ACK_FRAME: Final = b'{"op":11,"d":null,"s":null,"t":null}'
+_ZLIB_LEVEL: Final = 1
 _TEXT: Final = 0x1
 _BINARY: Final = 0x2
 #: Stop writing while this much is buffered for a slow client (TCP back-pressure).
@@ -101,7 +102,9 @@ class Connection:
         self._hub = hub
         self.ws = ws
         self._transport = transport
-        self._compressor = zlib.compressobj() if is_compressed else None
+        # Level 1: the stream format is the same at every level (clients cannot tell), and
+        # the fastest level keeps the simulator from being what limits a load test.
+        self._compressor = zlib.compressobj(level=_ZLIB_LEVEL) if is_compressed else None
         self._outbox: collections.deque[bytes | _Close] = collections.deque()
         self._wakeup = asyncio.Event()
         self._sent_commands: collections.deque[float] = collections.deque()
