@@ -196,7 +196,7 @@ def _snowflake_ms(snowflake: int) -> int:
 
 def guild_json(guild: Guild, world: World) -> JSON:
     """Return a guild object as ``GET /guilds/{id}`` sends it."""
-    roles, _, _ = world.contents(guild)
+    roles, _ = world.structure(guild)
     system_channel = _first_text_channel(guild, world)
     return {
         "id": str(guild.id),
@@ -243,7 +243,7 @@ def guild_json(guild: Guild, world: World) -> JSON:
 
 
 def _first_text_channel(guild: Guild, world: World) -> str | None:
-    _, channels, _ = world.contents(guild)
+    _, channels = world.structure(guild)
     for channel in channels.values():
         if channel.type == 0:
             return str(channel.id)
@@ -256,9 +256,9 @@ def guild_create_json(guild: Guild, world: World, *, bot_user: User) -> JSON:
     Without the presences intent Discord sends only the bot's own member (and members in
     voice), so members stay out of the payload however large the guild is.
     """
-    _, channels, members = world.contents(guild)
+    _, channels = world.structure(guild)
     payload = guild_json(guild, world)
-    bot_member = members.get(bot_user.id)
+    bot_member: Member | None = world.bot_member(guild)
     joined_ms = bot_member.joined_at_ms if bot_member else _snowflake_ms(guild.id)
     payload.update(
         {

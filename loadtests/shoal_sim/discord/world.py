@@ -25,7 +25,12 @@ from shoal_sim.discord.entities import (
     Role,
     User,
 )
-from shoal_sim.discord.snowflakes import SnowflakeFactory, bot_id_from_token, make_token
+from shoal_sim.discord.snowflakes import (
+    DISCORD_EPOCH_MS,
+    SnowflakeFactory,
+    bot_id_from_token,
+    make_token,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -51,6 +56,11 @@ _ADMINISTRATOR: Final = 1 << 3
 
 _ADJECTIVES: Final = ("Cosy", "Loud", "Quiet", "Retro", "Cosmic", "Sunny", "Misty", "Neon")
 _NOUNS: Final = ("Lounge", "Guild", "Tavern", "Harbour", "Garden", "Arcade", "Studio", "Den")
+
+
+def _joined_base_ms(guild: Guild) -> int:
+    """Return when generated members joined: from the guild's creation time on."""
+    return (guild.id >> 22) + DISCORD_EPOCH_MS
 
 
 def _child_id(guild_id: int, offset: int) -> int:
@@ -186,15 +196,41 @@ class World:
         self, guild: Guild
     ) -> tuple[dict[int, Role], dict[int, Channel], dict[int, Member]]:
         """Return (materialising on first use) a guild's roles, channels and members."""
-        if guild.roles is None or guild.channels is None or guild.members is None:
-            self._materialise(guild)
-        assert guild.roles is not None  # noqa: S101 - set by _materialise
-        assert guild.channels is not None  # noqa: S101
-        assert guild.members is not None  # noqa: S101
-        return guild.roles, guild.channels, guild.members
+        roles, channels = self.structure(guild)
+        if guild.members is None:
+            self._materialise_members(guild, roles)
+        assert guild.members is not None  # noqa: S101 - set by _materialise_members
+        return roles, channels, guild.members
 
-    def _materialise(self, guild: Guild) -> None:
-        rng = random.Random(guild.id * 31 + self.settings.seed)  # noqa: S311 - not secrets
+    def structure(self, guild: Guild) -> tuple[dict[int, Role], dict[int, Channel]]:
+        """Return (materialising on first use) a guild's roles and channels, not its members.
+
+        GUILD_CREATE needs only these (and the bot's member): a boot of 20,000 guilds
+        then never builds the guilds' member lists.
+        """
+        if guild.roles is None or guild.channels is None:
+            self._materialise_structure(guild)
+        assert guild.roles is not None  # noqa: S101 - set by _materialise_structure
+        assert guild.channels is not None  # noqa: S101
+        return guild.roles, guild.channels
+
+    def bot_member(self, guild: Guild) -> Member:
+        """Return the bot's own member of a guild (without building the member list)."""
+        bot_id = self.applications[guild.application_id].bot_user_id
+        if guild.members is not None and bot_id in guild.members:
+            return guild.members[bot_id]
+        roles, _ = self.structure(guild)
+        return self._generated_bot_member(guild, roles)
+
+    def _generated_bot_member(self, guild: Guild, roles: dict[int, Role]) -> Member:
+        bot_id = self.applications[guild.application_id].bot_user_id
+        first_role = [r for r in roles if r != guild.id][:1]
+        return Member(user_id=bot_id, joined_at_ms=_joined_base_ms(guild), role_ids=first_role)
+
+    def _materialise_structure(self, guild: Guild) -> None:
+        # A multiplicative hash, not random.Random: seeding a Mersenne twister per guild
+        # would cost more than building the guild.
+        palette = (guild.id * 2_654_435_761 + self.settings.seed) & 0xFFFFFF
         roles = {guild.id: Role(id=guild.id, name="@everyone", permissions=_EVERYONE_PERMISSIONS)}
         for index in range(self.settings.roles_per_guild):
             role_id = _child_id(guild.id, _ROLE_OFFSET + index)
@@ -203,7 +239,7 @@ class World:
                 name="Admin" if index == 0 else f"role-{index}",
                 permissions=_ADMINISTRATOR if index == 0 else _EVERYONE_PERMISSIONS,
                 position=self.settings.roles_per_guild - index,
-                color=rng.randrange(0, 0xFFFFFF),
+                color=(palette * (index + 1)) & 0xFFFFFF,
                 is_hoisted=index < 2,  # noqa: PLR2004 - two hoisted roles look realistic
                 is_mentionable=index % 2 == 0,
             )
@@ -227,7 +263,11 @@ class World:
                     parent_id=category_id,
                     topic=None if is_voice else f"Channel {index} of {guild.name}",
                 )
-        joined_base_ms = (guild.id >> 22) + 1_420_070_400_000
+        guild.roles, guild.channels = roles, channels
+
+    def _materialise_members(self, guild: Guild, roles: dict[int, Role]) -> None:
+        rng = random.Random(guild.id * 37 + self.settings.seed)  # noqa: S311 - not secrets
+        joined_base_ms = _joined_base_ms(guild)
         role_ids = [r for r in roles if r != guild.id]
         members: dict[int, Member] = {}
         for index in range(guild.member_count - 1):
@@ -236,11 +276,9 @@ class World:
             members[user_id] = Member(
                 user_id=user_id, joined_at_ms=joined_base_ms + index * 60_000, role_ids=picked
             )
-        app = self.applications[guild.application_id]
-        members[app.bot_user_id] = Member(
-            user_id=app.bot_user_id, joined_at_ms=joined_base_ms, role_ids=role_ids[:1]
-        )
-        guild.roles, guild.channels, guild.members = roles, channels, members
+        bot = self._generated_bot_member(guild, roles)
+        members[bot.user_id] = bot
+        guild.members = members
 
     # -- users and channels ---------------------------------------------------------
 
@@ -278,7 +316,7 @@ class World:
         guild = self._guilds_by_stamp.get(channel_id >> 22)
         if guild is None:
             return None
-        _, channels, _ = self.contents(guild)
+        _, channels = self.structure(guild)
         return channels.get(channel_id)
 
     def add_channel(self, channel: Channel) -> None:
@@ -287,7 +325,7 @@ class World:
         if channel.guild_id is not None:
             guild = self.guilds.get(channel.guild_id)
             if guild is not None:
-                _, channels, _ = self.contents(guild)
+                _, channels = self.structure(guild)
                 channels[channel.id] = channel
 
     def dm_channel(self, user_id: int) -> Channel:
