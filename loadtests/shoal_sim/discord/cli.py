@@ -6,17 +6,19 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 import sys
 from typing import TYPE_CHECKING
 
 from shoal_sim.discord.server import Simulator
 from shoal_sim.discord.settings import DEFAULT_TOKEN, SimSettings
+from shoal_sim.discord.snowflakes import bot_id_from_token
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["build_parser", "main", "run", "settings_from_args"]
+__all__ = ["build_parser", "main", "run", "serve", "settings_from_args"]
 
 
 def build_parser(prog: str = "shoal sim discord") -> argparse.ArgumentParser:
@@ -157,18 +159,57 @@ def settings_from_args(args: argparse.Namespace) -> SimSettings:
     values = {k: v for k, v in vars(args).items() if k in fields and v is not None}
     if args.tokens:
         values["tokens"] = tuple(args.tokens)
+        _check_tokens(values["tokens"])
     return SimSettings(**values)
+
+
+def _check_tokens(tokens: tuple[str, ...]) -> None:
+    """Refuse tokens the world cannot use here, not later as a traceback at start-up."""
+    seen: set[int] = set()
+    for token in tokens:
+        try:
+            bot_id = bot_id_from_token(token)
+        except ValueError as exc:
+            msg = f"--token: {exc}"
+            raise ValueError(msg) from exc
+        if bot_id in seen:
+            msg = f"--token: two tokens name the same bot id {bot_id}"
+            raise ValueError(msg)
+        seen.add(bot_id)
+
+
+def _with_option_names(message: str, parser: argparse.ArgumentParser) -> str:
+    """Replace settings field names in ``message`` with the options a person typed."""
+    options = {
+        action.dest: action.option_strings[-1]
+        for action in parser._actions  # noqa: SLF001 - argparse lists options only here
+        if action.option_strings and action.dest != "help"
+    }
+
+    def named(match: re.Match[str]) -> str:
+        dest = match.group(1)
+        # Plain words ("guilds", "port") are field names only where a message starts.
+        is_field_name = "_" in dest or match.start() == 0
+        return options[dest] if is_field_name else dest
+
+    pattern = r"\b(" + "|".join(re.escape(dest) for dest in options) + r")\b"
+    return re.sub(pattern, named, message)
 
 
 async def run(settings: SimSettings, *, banner: bool = True) -> None:
     """Run a simulator until SIGINT or SIGTERM."""
-    simulator = Simulator(settings)
-    await simulator.start()
+    await serve(Simulator(settings), banner=banner)
+
+
+async def serve(simulator: Simulator, *, banner: bool = True) -> None:
+    """Start ``simulator`` and run it until SIGINT or SIGTERM."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    # Before start(): a signal sent as soon as the URL file appears must stop cleanly too.
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
+    await simulator.start()
     if banner:
         app = next(iter(simulator.world.applications.values()))
         sys.stdout.write(connection_help(simulator.rest_url, app.token, len(app.guild_ids)))
@@ -203,8 +244,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "shoal sim discord") -> 
     )
     try:
         settings = settings_from_args(args)
+        simulator = Simulator(settings)  # the world refuses what its generated ids cannot hold
     except ValueError as exc:
-        parser.error(str(exc))
+        parser.error(_with_option_names(str(exc), parser))
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(settings))
+        asyncio.run(serve(simulator))
     return 0

@@ -8,6 +8,7 @@ gets HTTP 400 with ``{"error": "..."}``; unknown things get 404.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from typing import TYPE_CHECKING, Any, Final
@@ -42,6 +43,9 @@ _COMPONENT_TYPES: Final = {
 _FORCE_ACTIONS: Final = frozenset(
     {"reconnect", "invalidate", "invalidate-resumable", "close", "drop"}
 )
+#: Upper bound of ``members`` for a guild added through the API: keeps generated member ids
+#: inside the guild's own id space and one materialisation bounded.
+_MAX_ADDED_MEMBERS: Final = 1_000_000
 
 
 class _BadInputError(Exception):
@@ -92,6 +96,9 @@ class _Control:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self.loads: list[LoadGenerator] = []
+        self._load_tasks: list[asyncio.Task[None]] = []
+        self._counting_since = 0.0
+        """Monotonic time of the last stats reset: older interactions are not counted."""
 
     def _sim_of(self, body: JSON) -> Application:
         app_id = _optional_int(body, "application_id")
@@ -102,6 +109,17 @@ class _Control:
             msg = f"unknown application {app_id}"
             raise _BadInputError(msg)
         return apps[app_id]
+
+    def _app_at(self, request: web.Request) -> Application:
+        """Return the application named in the path; an unknown one is a 404."""
+        app_id = _int(dict(request.match_info), "application_id")
+        app = self.sim.world.applications.get(app_id)
+        if app is None:
+            raise web.HTTPNotFound(
+                text=orjson.dumps({"error": f"unknown application {app_id}"}).decode(),
+                content_type="application/json",
+            )
+        return app
 
     def _guild(self, guild_id: int) -> Guild:
         guild = self.sim.world.guild(guild_id)
@@ -140,8 +158,9 @@ class _Control:
         sim = self.sim
         deadline = sim.settings.interaction_deadline_s
         now = time.monotonic()
+        since = self._counting_since
         unanswered = sum(
-            1 for i in sim.world.interactions.values() if _is_unanswered(i, now, deadline)
+            1 for i in sim.world.interactions.values() if _is_unanswered(i, now, deadline, since)
         )
         return _json(
             sim.stats.as_json(
@@ -151,6 +170,7 @@ class _Control:
 
     async def reset_stats(self, _: web.Request) -> web.Response:
         self.sim.stats.reset()
+        self._counting_since = time.monotonic()
         return _json({"ok": True})
 
     async def sessions(self, _: web.Request) -> web.Response:
@@ -177,6 +197,8 @@ class _Control:
         if "shard_count" in query:
             count = _int(dict(query), "shard_count")
             shard_id = _int(dict(query), "shard_id", 0)
+            if count < 1 or not 0 <= shard_id < count:
+                return _error("shard_count must be at least 1 and 0 <= shard_id < shard_count")
             guild_ids = [g for g in guild_ids if shard_for(g, count) == shard_id]
         return _json({"count": len(guild_ids), "ids": [str(g) for g in guild_ids]})
 
@@ -187,6 +209,10 @@ class _Control:
         if not 1 <= count <= 100_000:  # noqa: PLR2004 - keep one request bounded
             return _error("count must be between 1 and 100000")
         members = _optional_int(body, "members")
+        if members is not None and not 0 <= members <= _MAX_ADDED_MEMBERS:
+            return _error(f"members must be between 0 and {_MAX_ADDED_MEMBERS}")
+        if not isinstance(body.get("name", ""), str):
+            return _error("name must be a string")
         created = []
         reached = 0
         for _ in range(count):
@@ -446,6 +472,8 @@ class _Control:
                 continue
             found.append(payloads.message_json(message, world, base))
         limit = _int(query, "limit", 100)
+        if limit < 1:
+            return _error("limit must be at least 1")
         return _json(found[-limit:])
 
     async def attachment(self, request: web.Request) -> web.StreamResponse:
@@ -479,12 +507,12 @@ class _Control:
         return _json({"sessions": touched})
 
     async def reset_token(self, request: web.Request) -> web.Response:
-        app = self._sim_of({"application_id": request.match_info["application_id"]})
+        app = self._app_at(request)
         return _json({"token": self.sim.world.reset_token(app)})
 
     async def session_starts(self, request: web.Request) -> web.Response:
         body = await _body(request)
-        app = self._sim_of({"application_id": request.match_info["application_id"]})
+        app = self._app_at(request)
         remaining = _int(body, "remaining")
         if not 0 <= remaining <= app.session_start_total:
             return _error(f"remaining must be between 0 and {app.session_start_total}")
@@ -495,22 +523,29 @@ class _Control:
 
     async def start_load(self, request: web.Request) -> web.Response:
         body = await _body(request)
+        commands = body.get("commands", ["ping"])
+        if not isinstance(commands, list) or not all(isinstance(c, str) for c in commands):
+            return _error("commands must be a list of command names")
+        app_id = None if body.get("application_id") is None else self._sim_of(body).id
         try:
-            commands = body.get("commands", ["ping"])
             spec = LoadSpec(
                 messages_per_s=float(body.get("messages_per_s", 0)),
                 interactions_per_s=float(body.get("interactions_per_s", 0)),
                 duration_s=float(body.get("duration_s", 60)),
                 zipf_s=float(body.get("zipf_s", 1.1)),
-                commands=tuple(str(c) for c in commands),
+                commands=tuple(commands),
                 seed=int(body.get("seed", 1)),
-                application_id=_optional_int(body, "application_id"),
+                application_id=app_id,
             )
         except (TypeError, ValueError) as exc:
             return _error(f"bad load spec: {exc}")
         generator = LoadGenerator(self.sim, spec)
         self.loads.append(generator)
-        self.sim.spawn(self._run_load(generator))
+        self._load_tasks.append(self.sim.spawn(self._run_load(generator)))
+        # One step of the loop starts the run: the answer shows it running, and a stop that
+        # follows always finds it inside run() (a task cancelled before its first step
+        # would never record its end).
+        await asyncio.sleep(0)
         return _json({"index": len(self.loads) - 1, **generator.as_json()}, 201)
 
     async def _run_load(self, generator: LoadGenerator) -> None:
@@ -520,14 +555,23 @@ class _Control:
         return _json([g.as_json() for g in self.loads])
 
     async def stop_load(self, _: web.Request) -> web.Response:
-        for task in list(self.sim.background):
+        # Only the generators' tasks (the simulator may own others), awaited so that the
+        # answer shows them stopped.
+        tasks, self._load_tasks = self._load_tasks, []
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         return _json([g.as_json() for g in self.loads])
 
 
-def _is_unanswered(interaction: Interaction, now: float, deadline_s: float) -> bool:
+def _is_unanswered(interaction: Interaction, now: float, deadline_s: float, since: float) -> bool:
     start = interaction.dispatched_at
-    return start is not None and interaction.responded_at is None and now - start > deadline_s
+    return (
+        start is not None
+        and start >= since
+        and interaction.responded_at is None
+        and now - start > deadline_s
+    )
 
 
 @web.middleware

@@ -12,6 +12,7 @@ import bisect
 import dataclasses
 import itertools
 import logging
+import math
 import random
 import time
 from typing import TYPE_CHECKING, Any, Final
@@ -58,11 +59,12 @@ class LoadSpec:
             ValueError: naming the bad field.
         """
         for name in ("messages_per_s", "interactions_per_s", "zipf_s"):
-            if getattr(self, name) < 0:
-                msg = f"{name} must not be negative"
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:  # NaN sends nothing; inf never ends a tick
+                msg = f"{name} must be a finite number, not negative"
                 raise ValueError(msg)
-        if self.duration_s <= 0:
-            msg = "duration_s must be positive"
+        if not math.isfinite(self.duration_s) or self.duration_s <= 0:
+            msg = "duration_s must be positive and finite"
             raise ValueError(msg)
         if not self.commands:
             msg = "commands must name at least one command"

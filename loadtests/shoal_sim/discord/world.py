@@ -45,7 +45,7 @@ _ROLE_OFFSET: Final = 1
 _CHANNEL_OFFSET: Final = 1_000
 _MEMBER_OFFSET: Final = 10_000
 _MAX_MEMBERS: Final = _LOW_BITS - _MEMBER_OFFSET
-#: Messages kept per channel for inspection; older ones are forgotten.
+#: The bot's messages kept per channel for inspection; older ones are forgotten.
 _MESSAGES_KEPT_PER_CHANNEL: Final = 500
 #: Messages from (simulated) users kept in all; a load test sends millions, and keeping
 #: them all would grow memory without bound and slow every garbage collection.
@@ -91,6 +91,8 @@ class World:
         self._channels: dict[int, Channel] = {}
         self.messages: dict[int, collections.OrderedDict[int, Message]] = {}
         self._user_messages: collections.deque[tuple[int, int]] = collections.deque()
+        self._bot_messages: dict[int, collections.deque[int]] = {}
+        """Ids of the bot's kept messages per channel, oldest first (for the per-channel cap)."""
         self.interactions: dict[int, Interaction] = {}
         self.interactions_by_token: dict[str, Interaction] = {}
         for token in settings.tokens:
@@ -179,6 +181,7 @@ class World:
             for channel_id in guild.channels:
                 self._channels.pop(channel_id, None)
                 self.messages.pop(channel_id, None)
+                self._bot_messages.pop(channel_id, None)
         return guild
 
     def guild(self, guild_id: int) -> Guild | None:
@@ -349,8 +352,6 @@ class World:
         """
         kept = self.messages.setdefault(message.channel_id, collections.OrderedDict())
         kept[message.id] = message
-        if len(kept) > _MESSAGES_KEPT_PER_CHANNEL:
-            kept.popitem(last=False)
         if is_from_user:
             ring = self._user_messages
             ring.append((message.channel_id, message.id))
@@ -359,6 +360,13 @@ class World:
                 old = self.messages.get(channel_id)
                 if old is not None:
                     old.pop(message_id, None)
+        else:
+            # Counted apart from user messages, so load in a busy channel cannot push the
+            # bot's replies out before a test reads them.
+            own = self._bot_messages.setdefault(message.channel_id, collections.deque())
+            own.append(message.id)
+            if len(own) > _MESSAGES_KEPT_PER_CHANNEL:
+                kept.pop(own.popleft(), None)
         channel = self.channel(message.channel_id)
         if channel is not None:
             channel.last_message_id = message.id
