@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from typing import TYPE_CHECKING, Any, Final
 
 import orjson
@@ -97,8 +96,6 @@ class _Control:
         self.sim = sim
         self.loads: list[LoadGenerator] = []
         self._load_tasks: list[asyncio.Task[None]] = []
-        self._counting_since = 0.0
-        """Monotonic time of the last stats reset: older interactions are not counted."""
 
     def _sim_of(self, body: JSON) -> Application:
         app_id = _optional_int(body, "application_id")
@@ -156,21 +153,10 @@ class _Control:
 
     async def stats(self, _: web.Request) -> web.Response:
         sim = self.sim
-        deadline = sim.settings.interaction_deadline_s
-        now = time.monotonic()
-        since = self._counting_since
-        unanswered = sum(
-            1 for i in sim.world.interactions.values() if _is_unanswered(i, now, deadline, since)
-        )
-        return _json(
-            sim.stats.as_json(
-                unanswered=unanswered, sessions_by_shard=sim.gateway.sessions.counts_by_shard()
-            )
-        )
+        return _json(sim.stats.as_json(sessions_by_shard=sim.gateway.sessions.counts_by_shard()))
 
     async def reset_stats(self, _: web.Request) -> web.Response:
         self.sim.stats.reset()
-        self._counting_since = time.monotonic()
         return _json({"ok": True})
 
     async def sessions(self, _: web.Request) -> web.Response:
@@ -562,16 +548,6 @@ class _Control:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         return _json([g.as_json() for g in self.loads])
-
-
-def _is_unanswered(interaction: Interaction, now: float, deadline_s: float, since: float) -> bool:
-    start = interaction.dispatched_at
-    return (
-        start is not None
-        and start >= since
-        and interaction.responded_at is None
-        and now - start > deadline_s
-    )
 
 
 @web.middleware

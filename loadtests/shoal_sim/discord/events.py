@@ -7,6 +7,7 @@ joined and left.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import secrets
 import time
@@ -20,6 +21,7 @@ from shoal_sim.discord.snowflakes import shard_for, snowflake_time_ms
 if TYPE_CHECKING:
     from shoal_sim.discord.entities import Guild
     from shoal_sim.discord.server import Simulator
+    from shoal_sim.discord.stats import SimStats
 
 __all__ = [
     "emit_guild_joined",
@@ -187,7 +189,21 @@ def emit_interaction(
         )
     if reached:
         interaction.dispatched_at = time.monotonic()
+        asyncio.get_running_loop().call_later(
+            sim.settings.interaction_deadline_s, _count_if_unanswered, sim.stats, interaction
+        )
     return interaction, reached
+
+
+def _count_if_unanswered(stats: SimStats, interaction: Interaction) -> None:
+    """At the deadline: count the interaction as unanswered if nothing answered it."""
+    dispatched_at = interaction.dispatched_at
+    if (
+        interaction.responded_at is None
+        and dispatched_at is not None
+        and dispatched_at >= stats.counting_since
+    ):
+        stats.interactions_unanswered += 1
 
 
 def emit_guild_joined(sim: Simulator, guild: Guild) -> int:

@@ -12,6 +12,7 @@ import contextlib
 import gc
 import logging
 import pathlib
+import time
 from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
@@ -23,7 +24,7 @@ from shoal_sim.discord.stats import SimStats
 from shoal_sim.discord.world import World
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Coroutine
 
     from shoal_sim.discord.settings import SimSettings
 
@@ -45,6 +46,7 @@ class Simulator:
         self.base_url = "http://127.0.0.1:0"
         self.app = self._build_app()
         self._runner: web.AppRunner | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
         self.background: set[asyncio.Task[None]] = set()
         """Tasks the simulator owns (load generator runs, interaction deadline checks)."""
 
@@ -80,6 +82,9 @@ class Simulator:
         self.gateway.ws_url = f"ws://{self.settings.host}:{port}/gateway"
         self.gateway.rest_base_url = self.rest_url
         self.gateway.start()
+        self._housekeeping = asyncio.create_task(
+            self._forget_expired_interactions(), name="interaction housekeeping"
+        )
         # The generated world is long-lived: keep it out of every garbage collection.
         gc.collect()
         gc.freeze()
@@ -94,9 +99,10 @@ class Simulator:
 
     async def stop(self) -> None:
         """Close every connection and stop listening."""
-        for task in list(self.background):
+        tasks = [*self.background, *([self._housekeeping] if self._housekeeping else [])]
+        for task in tasks:
             task.cancel()
-        for task in list(self.background):
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.gateway.stop()
@@ -104,7 +110,14 @@ class Simulator:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def spawn(self, coro: asyncio.coroutines.Coroutine[object, object, None]) -> asyncio.Task[None]:  # type: ignore[name-defined]
+    async def _forget_expired_interactions(self) -> None:
+        """Drop interactions whose token expired, so a long load test keeps memory flat."""
+        ttl_s = self.settings.interaction_token_ttl_s
+        while True:
+            await asyncio.sleep(min(10.0, ttl_s))
+            self.world.forget_interactions_before(time.monotonic() - ttl_s)
+
+    def spawn(self, coro: Coroutine[object, object, None]) -> asyncio.Task[None]:
         """Run ``coro`` as a background task the simulator cancels on stop."""
         task = asyncio.create_task(coro)
         self.background.add(task)

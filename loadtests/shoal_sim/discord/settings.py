@@ -6,6 +6,8 @@ import dataclasses
 
 __all__ = ["DEFAULT_TOKEN", "SimSettings"]
 
+_MAX_PORT = 65_535
+
 #: A token shaped like a real one (``base64(bot_id).x.y``): hikari rejects other shapes.
 #: The first part decodes to the default application's bot user id.
 DEFAULT_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAwMQ.GsimXX.c2hvYWwtc2ltdWxhdG9yLWRlZmF1bHQtdG9rZW4"  # noqa: S105 - public, simulator-only
@@ -97,9 +99,22 @@ class SimSettings:
             if value < 0:
                 msg = f"{name} must not be negative, got {value}"
                 raise ValueError(msg)
-        if self.identify_window_s <= 0 or self.send_window_s <= 0:
-            msg = "identify_window_s and send_window_s must be positive"
+        positive_s = {
+            "identify_window_s": self.identify_window_s,
+            "send_window_s": self.send_window_s,
+            "heartbeat_grace": self.heartbeat_grace,
+            "resume_timeout_s": self.resume_timeout_s,
+            "session_start_reset_s": self.session_start_reset_s,
+            "interaction_deadline_s": self.interaction_deadline_s,
+            "interaction_token_ttl_s": self.interaction_token_ttl_s,
+        }
+        for name, seconds in positive_s.items():
+            if not seconds > 0 or seconds == float("inf"):
+                msg = f"{name} must be a positive, finite number, got {seconds}"
+                raise ValueError(msg)
+        if self.port > _MAX_PORT:
+            msg = f"port must be at most {_MAX_PORT}, got {self.port}"
             raise ValueError(msg)
         if not self.tokens:
-            msg = "at least one bot token is needed"
+            msg = "tokens must name at least one bot token"
             raise ValueError(msg)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import math
+import time
 from typing import Any
 
 __all__ = ["SimStats", "percentile"]
@@ -56,6 +57,10 @@ class SimStats:
     interactions_answered: int = 0
     interactions_late: int = 0
     interactions_double_acknowledged: int = 0
+    interactions_unanswered: int = 0
+    """Interactions dispatched whose deadline passed with no initial response."""
+    counting_since: float = dataclasses.field(default_factory=time.monotonic)
+    """Monotonic time of the last reset: deadlines of older interactions are not counted."""
     interaction_latencies_ms: list[float] = dataclasses.field(default_factory=list)
     messages_injected: int = 0
     rest_requests: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
@@ -84,8 +89,8 @@ class SimStats:
             "max": ordered[-1] if ordered else None,
         }
 
-    def as_json(self, *, unanswered: int, sessions_by_shard: dict[str, int]) -> dict[str, Any]:
-        """Return a JSON-ready snapshot (``unanswered`` and sessions come from live state)."""
+    def as_json(self, *, sessions_by_shard: dict[str, int]) -> dict[str, Any]:
+        """Return a JSON-ready snapshot (sessions come from live gateway state)."""
         return {
             "sessions_by_shard": sessions_by_shard,
             "connections": self.connections,
@@ -107,7 +112,7 @@ class SimStats:
                 "answered": self.interactions_answered,
                 "late": self.interactions_late,
                 "double_acknowledged": self.interactions_double_acknowledged,
-                "unanswered": unanswered,
+                "unanswered": self.interactions_unanswered,
                 "latency_ms": self.latency_summary(),
             },
             "messages_injected": self.messages_injected,
