@@ -249,6 +249,11 @@ class Gateway:
             self._invalidate_resume(connection, "unknown or expired session")
             return
         if seq > session.seq:
+            # Discord: "Reconnect and start a new session". The session ends here (this
+            # connection never held it, so connection_closed cannot end it); a retry with
+            # the same seq then gets op 9 instead of 4007 forever.
+            self._close(session, CloseCode.INVALID_SEQ)
+            self.sessions.remove(session)
             connection.close(CloseCode.INVALID_SEQ, CloseCode.INVALID_SEQ.reason)
             return
         missed = session.missed_since(seq)

@@ -1,0 +1,1 @@
+"""The simulated gateway: raw websocket clients for exact rules, real hikari bots for fit."""
