@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Final
 from aiohttp import web
 
 from shoal_sim.discord.gateway.closing import CloseCode
-from shoal_sim.discord.gateway.connection import Connection
+from shoal_sim.discord.gateway.connection import MAX_CLIENT_PAYLOAD_BYTES, Connection
 from shoal_sim.discord.gateway.hub import Gateway
 from shoal_sim.discord.stats import SimStats
 from shoal_sim.discord.world import World
@@ -129,7 +129,11 @@ class Simulator:
         compress = query.get("compress")
         if compress not in (None, "zlib-stream"):
             raise web.HTTPBadRequest(text=f"compress={compress} is not supported (use zlib-stream)")
-        ws = web.WebSocketResponse(autoping=True, max_msg_size=4096 * 4)
+        ws = web.WebSocketResponse(
+            # Above Discord's 4096-byte cap, so the connection answers 4002 as Discord does.
+            autoping=True,
+            max_msg_size=MAX_CLIENT_PAYLOAD_BYTES * 16,
+        )
         await ws.prepare(request)
         transport = request.transport
         connection = Connection(

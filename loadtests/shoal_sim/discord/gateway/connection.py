@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from shoal_sim.discord.gateway.hub import Gateway
     from shoal_sim.discord.gateway.sessions import Session
 
-__all__ = ["Connection"]
+__all__ = ["MAX_CLIENT_PAYLOAD_BYTES", "SESSION_ENDING_CLIENT_CODES", "Connection"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ _OP_REQUEST_GUILD_MEMBERS: Final = 8
 _OP_HELLO: Final = 10
 _OP_HEARTBEAT_ACK: Final = 11
 _HEARTBEAT_ACK_FRAME: Final = b'{"op":11,"d":null,"s":null,"t":null}'
+#: Discord closes a connection whose client payload exceeds 4096 bytes with 4002.
+MAX_CLIENT_PAYLOAD_BYTES: Final = 4096
 _ZLIB_LEVEL: Final = 1
 _TEXT: Final = 0x1
 _BINARY: Final = 0x2
@@ -220,6 +222,9 @@ class Connection:
             self._hub.connection_closed(self, client_code)
 
     def _receive(self, text: str | bytes) -> None:
+        if len(text) > MAX_CLIENT_PAYLOAD_BYTES:
+            self.close(CloseCode.DECODE_ERROR, "Payload too large.")
+            return
         try:
             payload = orjson.loads(text)
             op = payload["op"]

@@ -479,6 +479,9 @@ class Gateway:
                 connection.send_op(_OP_RECONNECT, None)
             elif action == "invalidate":
                 self.sessions.remove(session)
+                # The connection may IDENTIFY again (Discord: "reconnect and identify").
+                session.connection = None
+                connection.session = None
                 self.stats.invalid_sessions += 1
                 self.stats.invalid_sessions_by_reason["forced"] += 1
                 connection.send_op(_OP_INVALID_SESSION, False)  # noqa: FBT003

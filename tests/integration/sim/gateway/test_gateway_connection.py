@@ -247,3 +247,28 @@ async def test_connection_closes_4012_when_the_api_version_is_not_10(
         hello = await current.read_hello()
     assert ended == Closed(4012, "Invalid API version.")
     assert hello["heartbeat_interval"] == sim.settings.heartbeat_interval_ms
+
+
+async def test_connection_closes_4002_when_a_payload_exceeds_4096_bytes(
+    http: aiohttp.ClientSession,
+) -> None:
+    async with running_simulator(small_world()) as sim:
+        client = await _connected(http, sim)
+        padded = {**_IDENTIFY, "properties": {"os": "x" * 4096}}
+        await client.send_text(orjson.dumps({"op": OP_IDENTIFY, "d": padded}).decode())
+        ended = await client.closed()
+    assert ended == Closed(4002, "Payload too large.")
+
+
+async def test_connection_accepts_a_payload_when_it_is_exactly_4096_bytes(
+    http: aiohttp.ClientSession,
+) -> None:
+    async with running_simulator(small_world()) as sim:
+        client = await _connected(http, sim)
+        empty = orjson.dumps({"op": OP_IDENTIFY, "d": {**_IDENTIFY, "properties": {"os": ""}}})
+        padded = {**_IDENTIFY, "properties": {"os": "x" * (4096 - len(empty))}}
+        text = orjson.dumps({"op": OP_IDENTIFY, "d": padded}).decode()
+        assert len(text) == 4096
+        await client.send_text(text)
+        ready = await client.next_dispatch("READY")
+    assert ready.data["shard"] == [0, 1]

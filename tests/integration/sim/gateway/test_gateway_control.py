@@ -6,6 +6,7 @@ way, a close with a chosen code, a dropped TCP connection.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -149,3 +150,19 @@ async def test_control_answers_400_when_the_action_is_malformed(
         status, reply = await _force(http, sim, 0, body)
     assert status == 400
     assert reply["error"]
+
+
+async def test_control_lets_the_connection_identify_again_when_its_session_was_invalidated(
+    http: aiohttp.ClientSession,
+) -> None:
+    async with running_simulator(small_world(identify_window_s=0.05)) as sim:
+        client = await _identified(http, sim)
+        old_session_id = client.session_id
+        await _force(http, sim, 0, {"action": "invalidate"})
+        await client.next_op(OP_INVALID_SESSION)
+        await asyncio.sleep(sim.settings.identify_window_s)  # the bucket's window, not a wait
+        await client.identify(shard=(0, 1))
+        ready = await client.next_dispatch("READY")
+        live = set(sim.gateway.sessions.by_id)
+    assert ready.data["session_id"] != old_session_id
+    assert live == {ready.data["session_id"]}
