@@ -1,0 +1,1 @@
+"""Tests of the worker's gateway package against real Redis and the simulator."""
