@@ -1,0 +1,57 @@
+"""``/ping`` and ``/shard``, and the core module that carries them.
+
+hikari-arc reads handler signatures at runtime (options and injected dependencies), so
+the types in them are imported at runtime here.
+"""
+
+from __future__ import annotations
+
+import time
+
+import arc
+
+from shoal.features.core.rules import ping_text, shard_text
+from shoal.interactions.identity import WorkerIdentity  # noqa: TC001 - arc reads it at runtime
+from shoal.interactions.modules import Module
+from shoal.interactions.replying import reply
+
+__all__ = ["core_module", "ping", "shard"]
+
+
+async def ping(
+    ctx: arc.GatewayContext,
+    identity: WorkerIdentity = arc.inject(),
+) -> None:
+    """Answer with this shard's gateway heartbeat latency and a measured REST round trip."""
+    started = time.perf_counter()
+    await ctx.client.rest.fetch_my_user()
+    rest_latency_s = time.perf_counter() - started
+    bot = ctx.client.app
+    shard = bot.shards.get(identity.shard_of(ctx.guild_id))
+    gateway_latency_s = shard.heartbeat_latency if shard is not None else bot.heartbeat_latency
+    await reply(ctx, ping_text(gateway_latency_s=gateway_latency_s, rest_latency_s=rest_latency_s))
+
+
+async def shard(
+    ctx: arc.GatewayContext,
+    identity: WorkerIdentity = arc.inject(),
+) -> None:
+    """Answer with this guild's shard, and the pod and generation serving it."""
+    await reply(
+        ctx,
+        shard_text(
+            shard_id=identity.shard_of(ctx.guild_id),
+            shard_count=identity.shard_count,
+            pod_name=identity.pod_name,
+            generation=identity.generation,
+            is_dm=ctx.guild_id is None,
+        ),
+    )
+
+
+def core_module() -> Module:
+    """Return a fresh core module (its plugin can join one client only)."""
+    plugin = arc.GatewayPlugin("core")
+    plugin.include(arc.slash_command("ping", "Show the gateway and REST latency.")(ping))
+    plugin.include(arc.slash_command("shard", "Show which shard and pod serve this server.")(shard))
+    return Module(name="core", plugins=(plugin,))

@@ -1,0 +1,191 @@
+"""The middleware every command runs through, installed as arc client hooks.
+
+Before the handler (one pre-hook, in this order):
+
+1. **Claim** the interaction id in Redis; a worker that loses (another generation got
+   it first) aborts without a word, so each interaction is answered exactly once.
+2. **Rate limit** per user, guild or bot-wide; a refused use gets a polite ephemeral
+   reply and the handler never runs.
+3. **Auto-defer**: start the timer that defers the interaction if the handler has not
+   answered within ``defer_after_s``.
+
+When the handler raises (the client's error handler): log at ERROR with a short
+reference and send the user an ephemeral "Something went wrong (reference ABC123)".
+After it (the post-hook): stop the timer, answer for a handler that returned without
+answering, and record ``shoal_commands_total`` and ``shoal_command_duration_seconds``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from typing import TYPE_CHECKING, Final
+
+import arc
+
+from shoal.interactions.deferring import AutoDefer, is_only_deferred
+from shoal.interactions.limits import DEFAULT_RATE_LIMITS
+from shoal.interactions.modules import command_name
+from shoal.interactions.replying import (
+    new_reference,
+    reply_error,
+    reply_rate_limited,
+    reply_unanswered,
+)
+from shoal.observability.metrics import CommandOutcome
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from shoal.interactions.claiming import InteractionClaims
+    from shoal.interactions.identity import WorkerIdentity
+    from shoal.interactions.limits import RateLimitRule
+    from shoal.interactions.rate_limiting import RateLimiter
+    from shoal.observability.metrics import Metrics
+
+__all__ = ["DEFER_AFTER_S", "CommandMiddleware", "CommandSettings"]
+
+logger = logging.getLogger(__name__)
+
+DEFER_AFTER_S: Final = 2.0
+"""Discord allows 3 s for the first response; deferring at 2 s leaves a second for the
+round trip even from a busy pod."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CommandSettings:
+    """How the middleware treats every command."""
+
+    defer_after_s: float = DEFER_AFTER_S
+    """Seconds a handler may run before its interaction is deferred."""
+    default_rate_limits: Sequence[RateLimitRule] = DEFAULT_RATE_LIMITS
+    """Rules for commands whose module sets none."""
+
+    def __post_init__(self) -> None:
+        """Reject a deferral delay that is not positive."""
+        if not self.defer_after_s > 0:
+            msg = f"defer_after_s must be positive, got {self.defer_after_s}"
+            raise ValueError(msg)
+
+
+@dataclasses.dataclass(slots=True)
+class _Invocation:
+    """What the middleware knows about one command call, from admission to the end."""
+
+    command: str
+    started_s: float
+    outcome: CommandOutcome = CommandOutcome.OK
+    deferral: AutoDefer | None = None
+
+
+class CommandMiddleware:
+    """Claims, rate limits, deferral, error replies and metrics for one arc client."""
+
+    def __init__(
+        self,
+        *,
+        claims: InteractionClaims,
+        rate_limiter: RateLimiter,
+        identity: WorkerIdentity,
+        metrics: Metrics,
+        settings: CommandSettings | None = None,
+        rate_limits: Mapping[str, Sequence[RateLimitRule]] | None = None,
+    ) -> None:
+        """Build the middleware; ``rate_limits`` overrides the default rules by command."""
+        self._claims = claims
+        self._rate_limiter = rate_limiter
+        self._identity = identity
+        self._metrics = metrics
+        self._settings = settings or CommandSettings()
+        self._rate_limits = dict(rate_limits or {})
+        # arc's Context has slots and no weakref: entries are removed by the post-hook,
+        # which arc runs after every call (aborted ones included).
+        self._invocations: dict[arc.GatewayContext, _Invocation] = {}
+
+    def attach(self, client: arc.GatewayClient) -> None:
+        """Install the hooks and the error handler on ``client`` (before any plugin's)."""
+        client.add_hook(self._admit)
+        client.add_post_hook(self._finish)
+        client.set_error_handler(self._on_error)
+
+    def _log_fields(self, ctx: arc.GatewayContext, command: str) -> dict[str, object]:
+        return {
+            "command": command,
+            "interaction_id": int(ctx.interaction.id),
+            "guild_id": None if ctx.guild_id is None else int(ctx.guild_id),
+            "shard_id": self._identity.shard_of(ctx.guild_id),
+            "pod": self._identity.pod_name,
+            "generation": self._identity.generation,
+        }
+
+    async def _admit(self, ctx: arc.GatewayContext) -> arc.HookResult:
+        name = command_name(ctx.command)
+        invocation = _Invocation(command=name, started_s=time.monotonic())
+        self._invocations[ctx] = invocation
+        if not await self._claims.claim(ctx.interaction.id):
+            invocation.outcome = CommandOutcome.CLAIMED_ELSEWHERE
+            if logger.isEnabledFor(logging.DEBUG):  # every lost claim: keep it cheap
+                logger.debug("/%s claimed elsewhere", name, extra=self._log_fields(ctx, name))
+            return arc.HookResult(abort=True)
+        rules = self._rate_limits.get(name, self._settings.default_rate_limits)
+        verdict = await self._rate_limiter.check(
+            command=name, user_id=ctx.user.id, guild_id=ctx.guild_id, rules=rules
+        )
+        if verdict.is_limited:
+            invocation.outcome = CommandOutcome.RATE_LIMITED
+            await reply_rate_limited(ctx, verdict.retry_after_s)
+            return arc.HookResult(abort=True)
+        invocation.deferral = AutoDefer(ctx, after_s=self._settings.defer_after_s)
+        return arc.HookResult()
+
+    async def _on_error(self, ctx: arc.GatewayContext, exc: Exception) -> None:
+        invocation = self._invocations.get(ctx)
+        name = command_name(ctx.command) if invocation is None else invocation.command
+        if invocation is not None:
+            invocation.outcome = CommandOutcome.ERROR
+            if invocation.deferral is not None:
+                await invocation.deferral.stop()
+        reference = new_reference()
+        fields = self._log_fields(ctx, name)
+        logger.error(
+            "/%s failed (reference %s)",
+            name,
+            reference,
+            exc_info=exc,
+            extra={**fields, "reference": reference},
+        )
+        try:
+            await reply_error(ctx, reference)
+        except Exception:  # the reply is best effort: the error is already logged
+            logger.warning(
+                "could not send the error reply for /%s (reference %s)",
+                name,
+                reference,
+                exc_info=True,
+                extra={**fields, "reference": reference},
+            )
+
+    async def _finish(self, ctx: arc.GatewayContext) -> None:
+        invocation = self._invocations.pop(ctx, None)
+        if invocation is None:
+            return
+        if invocation.deferral is not None:
+            await invocation.deferral.stop()
+        if invocation.outcome is CommandOutcome.OK and (
+            not ctx.issued_response or is_only_deferred(ctx)
+        ):
+            invocation.outcome = CommandOutcome.UNANSWERED
+            await self._answer_for(ctx, invocation.command)
+        duration_s = None
+        if invocation.outcome is not CommandOutcome.CLAIMED_ELSEWHERE:
+            duration_s = time.monotonic() - invocation.started_s
+        self._metrics.record_command(invocation.command, invocation.outcome, duration_s)
+
+    async def _answer_for(self, ctx: arc.GatewayContext, name: str) -> None:
+        fields = self._log_fields(ctx, name)
+        logger.warning("/%s returned without answering; answering for it", name, extra=fields)
+        try:
+            await reply_unanswered(ctx)
+        except Exception:  # best effort, like the error reply
+            logger.warning("could not answer for /%s", name, exc_info=True, extra=fields)

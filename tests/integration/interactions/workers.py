@@ -1,0 +1,93 @@
+"""Real hikari bots with Shoal's arc client, the way a worker builds them, on the simulator."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from typing import TYPE_CHECKING, Any, Final
+
+import hikari
+
+from shoal.interactions.claiming import RedisInteractionClaims
+from shoal.interactions.client import build_command_client
+from shoal.interactions.identity import WorkerIdentity
+from shoal.interactions.rate_limiting import RedisRateLimiter
+from shoal.observability.metrics import Metrics
+from shoal_sim.discord.settings import SimSettings
+from tests.integration.sim.gateway.hikari_bots import gateway_bot, running_bot
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    import arc
+    from redis.asyncio import Redis
+
+    from shoal.interactions.middleware import CommandSettings
+    from shoal.interactions.modules import Module
+    from shoal.storage.redis_keys import RedisKeys
+    from shoal_sim.discord.server import Simulator
+
+__all__ = ["Worker", "command_world", "running_worker"]
+
+_WORLD: Final = SimSettings(
+    guilds=8,
+    members_per_guild=3,
+    channels_per_guild=2,
+    roles_per_guild=1,
+    max_concurrency=16,  # hikari waits 5 s between windows of max_concurrency shards
+    identify_window_s=0.05,
+)
+
+
+def command_world(**overrides: Any) -> SimSettings:  # noqa: ANN401 - SimSettings fields
+    """Return settings for a small world where any shard layout identifies at once."""
+    return dataclasses.replace(_WORLD, **overrides)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Worker:
+    """A started bot, its command client and its metrics."""
+
+    bot: hikari.GatewayBot
+    client: arc.GatewayClient
+    metrics: Metrics
+    identity: WorkerIdentity
+
+    def commands_counted(self, command: str, outcome: str) -> float:
+        """Return ``shoal_commands_total`` for one command and outcome."""
+        value = self.metrics.registry.get_sample_value(
+            "shoal_commands_total", {"command": command, "outcome": outcome}
+        )
+        return value or 0.0
+
+
+@contextlib.asynccontextmanager
+async def running_worker(
+    sim: Simulator,
+    redis: Redis,
+    keys: RedisKeys,
+    *,
+    modules: Sequence[Module],
+    shard_ids: Sequence[int] = (0,),
+    shard_count: int = 1,
+    generation: int = 0,
+    settings: CommandSettings | None = None,
+) -> AsyncIterator[Worker]:
+    """Start a bot on ``shard_ids`` of ``shard_count`` with ``modules``; READY on entry."""
+    bot = gateway_bot(sim, intents=hikari.Intents.NONE)
+    identity = WorkerIdentity(
+        pod_name=f"worker-g{generation}", generation=generation, shard_count=shard_count
+    )
+    metrics = Metrics()
+    client = build_command_client(
+        bot,
+        modules=modules,
+        identity=identity,
+        claims=RedisInteractionClaims(redis, keys, owner=identity.claim_owner),
+        rate_limiter=RedisRateLimiter(redis, keys),
+        metrics=metrics,
+        settings=settings,
+    )
+    async with running_bot(bot, shard_ids=shard_ids, shard_count=shard_count):
+        await client.wait_until_started()
+        yield Worker(bot=bot, client=client, metrics=metrics, identity=identity)

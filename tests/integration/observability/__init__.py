@@ -1,0 +1,1 @@
+"""The health and metrics server on a real loopback port."""

@@ -1,0 +1,1 @@
+"""Tests of the command side: pure rate-limit rules, modules, references, arc seams."""

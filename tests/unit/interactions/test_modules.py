@@ -1,0 +1,83 @@
+"""Loading feature modules into an arc client, and the payloads sync-commands sends."""
+
+from __future__ import annotations
+
+import arc
+import hikari
+import pytest
+
+from shoal.features.core import core_module
+from shoal.interactions.limits import RateLimitRule, RateLimitScope
+from shoal.interactions.modules import Listener, Module, load_modules, rate_limits_of
+from shoal.interactions.syncing import command_builders
+
+_TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAwMQ.GsimXX.c2VjcmV0LXRva2VuLWZvci10ZXN0cw"  # noqa: S105 - fake
+
+
+async def _noop(_: arc.GatewayContext) -> None:
+    """A command body."""
+
+
+async def _on_message(_: hikari.GuildMessageCreateEvent) -> None:
+    """A listener body."""
+
+
+def _client() -> arc.GatewayClient:
+    bot = hikari.GatewayBot(_TOKEN, banner=None, logs=None, suppress_optimization_warning=True)
+    return arc.GatewayClient(bot, autosync=False, autodefer=False)
+
+
+def _module(name: str, *commands: str) -> Module:
+    plugin = arc.GatewayPlugin(name)
+    for command in commands:
+        plugin.include(arc.slash_command(command, "A command.")(_noop))
+    return Module(name=name, plugins=(plugin,))
+
+
+def test_load_modules_adds_plugins_and_listeners_when_names_are_unique() -> None:
+    client = _client()
+    listening = Module(
+        name="logs", listeners=(Listener(hikari.GuildMessageCreateEvent, _on_message),)
+    )
+    load_modules(client, [core_module(), _module("fun", "roll"), listening])
+    assert set(client.plugins) == {"core", "fun"}
+    assert {c.name for c in client.walk_commands(hikari.CommandType.SLASH)} == {
+        "ping",
+        "shard",
+        "roll",
+    }
+    assert _on_message in client.app.event_manager.get_listeners(hikari.GuildMessageCreateEvent)
+
+
+def test_load_modules_refuses_when_two_modules_share_a_name() -> None:
+    with pytest.raises(ValueError, match="module names must be unique, repeated: fun"):
+        load_modules(_client(), [_module("fun", "a"), _module("fun", "b")])
+
+
+def test_load_modules_refuses_when_two_modules_share_a_command_name() -> None:
+    with pytest.raises(ValueError, match=r"command names must be unique .* ping"):
+        load_modules(_client(), [core_module(), _module("other", "ping")])
+
+
+def test_rate_limits_of_merges_the_modules_rules_when_several_set_some() -> None:
+    rule = RateLimitRule(RateLimitScope.USER, limit=1, window_s=5.0)
+    modules = [
+        Module(name="a", rate_limits={"roll": (rule,)}),
+        Module(name="b", rate_limits={"quiz": ()}),
+    ]
+    assert rate_limits_of(modules) == {"roll": (rule,), "quiz": ()}
+
+
+def test_command_builders_describe_every_command_when_given_modules() -> None:
+    builders = command_builders(_TOKEN, [core_module(), _module("fun", "roll")])
+    assert sorted(b.name for b in builders) == ["ping", "roll", "shard"]
+    ping = next(b for b in builders if b.name == "ping")
+    assert isinstance(ping, hikari.api.SlashCommandBuilder)
+    assert ping.description == "Show the gateway and REST latency."
+    assert ping.options == []
+    assert ping.id is hikari.UNDEFINED
+
+
+def test_listener_is_refused_when_its_event_type_is_not_a_hikari_event() -> None:
+    with pytest.raises(TypeError, match="must be a hikari event class"):
+        Listener(int, _on_message)

@@ -1,0 +1,1 @@
+"""Tests of logging, metrics and the readiness rules (no servers)."""
