@@ -1,0 +1,1 @@
+"""Storage against real PostgreSQL and Redis: pools, migrations, guild settings and caching."""

@@ -1,0 +1,1 @@
+"""Pure storage logic: migration plans, the bounded cache, guild settings rules, redaction."""

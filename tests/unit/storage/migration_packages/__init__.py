@@ -1,0 +1,1 @@
+"""Packages of ``.sql`` files for the migration loading tests (data, not tests)."""

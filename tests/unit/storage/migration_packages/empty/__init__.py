@@ -1,0 +1,1 @@
+"""A package with no migration files at all."""

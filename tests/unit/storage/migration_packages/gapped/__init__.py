@@ -1,0 +1,1 @@
+"""Migrations 1 and 3: version 2 is missing."""

@@ -1,0 +1,1 @@
+"""A migration file whose name lacks the four-digit version."""

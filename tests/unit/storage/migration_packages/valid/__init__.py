@@ -1,0 +1,1 @@
+"""Two migrations, numbered out of directory order, plus a file that is not SQL."""
