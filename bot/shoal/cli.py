@@ -6,20 +6,33 @@ import-linter contract enforces it): the worker and the simulators never share c
 
 from __future__ import annotations
 
-import argparse
+import asyncio
+import contextlib
+import os
+import signal
 import sys
 from typing import TYPE_CHECKING
 
+from shoal.config import (
+    SettingsError,
+    discord_settings,
+    log_settings,
+    postgres_settings,
+    worker_settings,
+)
+
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Coroutine, Sequence
 
 __all__ = ["main"]
 
-_LOCAL_GUILDS = 20_000
 _USAGE = """usage: shoal <command> [options]
 
 commands:
   local up          run Shoal locally against the simulators (no Discord account needed)
+  worker            run this pod's shards (settings from SHOAL_* variables)
+  migrate           apply pending database migrations (SHOAL_POSTGRES_DSN)
+  sync-commands     register every feature's commands with Discord (SHOAL_TOKEN)
   sim discord       run the Discord simulator (REST, gateway, /_sim control API)
 
 Run 'shoal <command> --help' for a command's options.
@@ -35,6 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return sim_cli.main(args[2:])
     if args[:2] == ["local", "up"]:
         return _local_up(args[2:])
+    if args[:1] in (["worker"], ["migrate"], ["sync-commands"]):
+        if len(args) > 1:
+            sys.stderr.write(f"shoal {args[0]}: takes no arguments; it reads SHOAL_* variables\n")
+            return 2
+        return _run_command(args[0])
     if args and args[0] in ("-h", "--help", "help"):
         sys.stdout.write(_USAGE)
         return 0
@@ -43,26 +61,63 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _local_up(argv: list[str]) -> int:
-    """Run the local fleet. Until the worker lands, that is the Discord simulator alone."""
-    parser = argparse.ArgumentParser(
-        prog="shoal local up", description="Run Shoal locally against the simulators."
-    )
-    parser.add_argument(
-        "--guilds", type=int, default=_LOCAL_GUILDS, help="guilds of the simulated bot"
-    )
-    parser.add_argument("--port", type=int, default=0, help="simulator port (0 picks one)")
-    args, rest = parser.parse_known_args(argv)
-    from shoal_sim.discord import cli as sim_cli  # noqa: PLC0415 - simulator only on demand
+    """Run the local fleet: servers, simulator, workers, load and a live status table."""
+    from shoal.local.running import run_local_up  # noqa: PLC0415 - only this command needs it
 
-    return sim_cli.main(
-        [
-            "--guilds",
-            str(args.guilds),
-            "--port",
-            str(args.port),
-            "--members-per-guild",
-            "30",
-            *rest,
-        ],
-        prog="shoal local up",
+    return run_local_up(argv, dict(os.environ), migrate=_migrate_local)
+
+
+async def _migrate_local(dsn: str) -> None:
+    from shoal import app  # noqa: PLC0415 - keeps `shoal sim` and `--help` light
+
+    if await app.run_migrate(postgres_settings({"SHOAL_POSTGRES_DSN": dsn})) != 0:
+        msg = "migrations failed (see the log above)"
+        raise RuntimeError(msg)
+
+
+def _run_command(command: str) -> int:
+    """Run ``worker``, ``migrate`` or ``sync-commands`` with settings from the environment."""
+    from shoal import app  # noqa: PLC0415 - keeps `shoal sim` and `--help` light
+
+    env = dict(os.environ)  # the one place the environment is read
+    try:
+        if command == "worker":
+            settings = worker_settings(env)
+            return _run_until_signalled(lambda stop: app.run_worker_process(settings, stop=stop))
+        _configure_plain_logging(env)
+        if command == "migrate":
+            postgres = postgres_settings(env)
+            return _run_until_signalled(lambda _: app.run_migrate(postgres))
+        discord = discord_settings(env)
+        return _run_until_signalled(lambda _: app.run_sync_commands(discord))
+    except SettingsError as error:
+        sys.stderr.write(f"shoal {command}: bad setting {error}\n")
+        return 2
+
+
+def _configure_plain_logging(env: dict[str, str]) -> None:
+    import logging  # noqa: PLC0415
+
+    logging.basicConfig(
+        level=log_settings(env).level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+
+def _run_until_signalled(
+    body: Callable[[asyncio.Event], Coroutine[object, object, int]],
+) -> int:
+    """Run ``body`` on uvloop; SIGTERM or SIGINT set the event it gets (a clean stop)."""
+
+    async def runner() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signum, stop.set)
+        return await body(stop)
+
+    try:
+        import uvloop  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        return asyncio.run(runner())
+    return uvloop.run(runner())

@@ -64,6 +64,8 @@ class DiscordSettings:
     nirn-proxy (which then owns the global rate limit)."""
     intents: int
     """Gateway intents bit mask."""
+    identify_window_s: float = 5.0
+    """Each identify bucket's window: Discord's is 5 s; the simulator's may be shorter."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -173,10 +175,20 @@ def discord_settings(env: Mapping[str, str]) -> DiscordSettings:
     rest_url = env.get("SHOAL_REST_URL", "").strip() or _DISCORD_API
     if not rest_url.startswith(("http://", "https://")):
         raise SettingsError("SHOAL_REST_URL", f"must be an http(s) URL, got {rest_url!r}")
+    window_raw = env.get("SHOAL_IDENTIFY_WINDOW_S", "").strip() or "5"
+    try:
+        window_s = float(window_raw)
+    except ValueError:
+        raise SettingsError(
+            "SHOAL_IDENTIFY_WINDOW_S", f"must be a number, got {window_raw!r}"
+        ) from None
+    if not 0 < window_s <= 60:  # noqa: PLR2004 - anything longer is a typo
+        raise SettingsError("SHOAL_IDENTIFY_WINDOW_S", f"must be in (0, 60], got {window_s}")
     return DiscordSettings(
         token=token,
         rest_url=rest_url.rstrip("/"),
         intents=_int(env, "SHOAL_INTENTS", DEFAULT_INTENTS),
+        identify_window_s=window_s,
     )
 
 

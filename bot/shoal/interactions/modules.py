@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 
     from shoal.interactions.limits import RateLimitRule
+    from shoal.storage.migration_plans import Migration
 
 __all__ = [
     "Listener",
@@ -58,7 +59,7 @@ class Module:
     """arc plugins holding the feature's commands."""
     listeners: Sequence[Listener] = ()
     """Gateway event listeners."""
-    migrations: Sequence[object] = ()
+    migrations: Sequence[Migration] = ()
     """The feature's database migrations (applied by ``shoal migrate``)."""
     rate_limits: Mapping[str, Sequence[RateLimitRule]] = dataclasses.field(default_factory=dict)
     """Rules by command name (see :func:`command_name`); others get the defaults.

@@ -72,3 +72,11 @@ class RedisKeys:
     def guild_settings_channel(self) -> str:
         """Pub/sub channel announcing changed guild settings."""
         return f"{self._root}:guild-settings:changed"
+
+    def identify_waiters(self, bucket: int) -> str:
+        """Heartbeats of the shards queued for ``bucket`` (a sorted set scored by deadline, ms).
+
+        A waiter whose deadline passed died while queued; the next poll drops it so it
+        cannot block the shards behind it.
+        """
+        return f"{self._root}:identify:alive:{bucket}"

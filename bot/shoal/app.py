@@ -1,0 +1,124 @@
+"""The composition root: which features run, and how a worker's parts are wired together.
+
+The only module (with the CLI) that knows every part: settings, storage, the gateway bot,
+the command client with its features, health and metrics. Each ``run_*`` function is one
+``shoal`` command's body and returns its exit code.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from shoal.features.core.commands import core_module
+from shoal.gateway.rest_limiting import RedisGlobalLimiter, SharedGlobalBucketManager
+from shoal.gateway.running import EXIT_FAILED, run_worker
+from shoal.interactions.claiming import RedisInteractionClaims
+from shoal.interactions.client import build_command_client
+from shoal.interactions.identity import WorkerIdentity
+from shoal.interactions.rate_limiting import RedisRateLimiter
+from shoal.interactions.syncing import sync_commands
+from shoal.observability.health import HealthServer
+from shoal.observability.logging import configure_logging
+from shoal.observability.metrics import Metrics
+from shoal.storage.errors import StorageUnavailableError
+from shoal.storage.migrating import migrate
+from shoal.storage.redis_client import close_redis, create_redis
+from shoal.storage.redis_keys import RedisKeys
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Mapping
+
+    from shoal.config import DiscordSettings, PostgresSettings, WorkerSettings
+    from shoal.gateway.bot import ShardWorkerBot
+    from shoal.interactions.modules import Module
+    from shoal.observability.shard_status import ShardStatus
+
+__all__ = ["feature_modules", "run_migrate", "run_sync_commands", "run_worker_process"]
+
+_LOG = logging.getLogger(__name__)
+
+
+def feature_modules() -> list[Module]:
+    """Return fresh instances of every feature module the bot runs, in load order."""
+    return [core_module()]
+
+
+async def run_migrate(settings: PostgresSettings) -> int:
+    """``shoal migrate``: apply every pending migration (safe to run several at once)."""
+    try:
+        applied = await migrate(settings, [m.migrations for m in feature_modules()])
+    except StorageUnavailableError as error:
+        _LOG.error("cannot migrate: %s", error)
+        return EXIT_FAILED
+    _LOG.info("migrations applied: %d", applied)
+    return 0
+
+
+async def run_sync_commands(settings: DiscordSettings) -> int:
+    """``shoal sync-commands``: register every module's commands once (workers never do)."""
+    count = await sync_commands(settings.token, settings.rest_url, feature_modules())
+    _LOG.info("registered %d commands", count)
+    return 0
+
+
+class _BotShards:
+    """The bot's shard states for /readyz, before the bot exists (then: none ready)."""
+
+    def __init__(self) -> None:
+        self.bot: ShardWorkerBot | None = None
+
+    def shard_states(self) -> Mapping[int, ShardStatus]:
+        return {} if self.bot is None else self.bot.shard_states()
+
+
+async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -> int:
+    """``shoal worker``: serve this pod's shards, commands, health and metrics until ``stop``."""
+    configure_logging(
+        settings.log,
+        static_fields={
+            "pod": settings.sharding.pod_name,
+            "generation": settings.sharding.generation,
+        },
+        secrets=[settings.discord.token, settings.postgres.dsn],
+    )
+    metrics = Metrics()
+    shards = _BotShards()
+    health = HealthServer(settings.http, metrics=metrics, shards=shards)
+    await health.start()
+    try:
+        redis = await create_redis(
+            settings.redis, client_name=f"shoal-commands-{settings.sharding.pod_name}"
+        )
+    except StorageUnavailableError as error:
+        _LOG.error("cannot start the worker: %s", error)
+        await health.stop()
+        return EXIT_FAILED
+    keys = RedisKeys(settings.redis.namespace)
+    identity = WorkerIdentity.from_settings(settings.sharding)
+
+    def prepare(bot: ShardWorkerBot) -> None:
+        shards.bot = bot
+        # The fleet shares Discord's global REST limit through Redis (hikari's seam).
+        limiter = RedisGlobalLimiter(redis, keys.rest_global_window())
+        bot.rest._bucket_manager = SharedGlobalBucketManager(limiter)  # type: ignore[attr-defined] # noqa: SLF001
+        build_command_client(
+            bot,
+            modules=feature_modules(),
+            identity=identity,
+            claims=RedisInteractionClaims(redis, keys, owner=identity.claim_owner),
+            rate_limiter=RedisRateLimiter(redis, keys),
+            metrics=metrics,
+        )
+
+    try:
+        return await run_worker(
+            settings,
+            stop=stop,
+            identify_window_s=settings.discord.identify_window_s,
+            prepare_bot=prepare,
+        )
+    finally:
+        await close_redis(redis)
+        await health.stop()

@@ -1,0 +1,120 @@
+"""Watching a local fleet: reading the simulator and the shard registry, showing the status.
+
+Owns the I/O of the status: one reading per refresh from the simulator's control API and
+from the shard registry in Redis (either may be absent or briefly unreachable: the reading
+is then None and the next refresh tries again), and writing the status to a stream, as a
+table redrawn in place on a terminal or as a plain line now and then elsewhere. What is
+read and shown is decided in :mod:`shoal.local.status`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Final, TextIO
+
+import aiohttp
+import redis.exceptions
+
+from shoal.gateway.registry import read_registry
+from shoal.local.status import (
+    format_line,
+    format_table,
+    headline,
+    redraw,
+    registry_summary,
+    sim_sample,
+)
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+    from shoal.local.simulating import SimulatorControl
+    from shoal.local.status import RegistrySummary, SimSample, StatusRow
+    from shoal.storage.redis_keys import RedisKeys
+
+__all__ = ["FleetReader", "StatusBoard"]
+
+_PLAIN_EVERY_S: Final = 10.0  # a plain line this often (and at once when readiness changes)
+_GENERATION: Final = 0  # a local fleet never reshards
+
+
+class StatusBoard:
+    """Writes the status: redrawn in place on a terminal, plain periodic lines elsewhere."""
+
+    __slots__ = ("_height", "_is_live", "_last_headline", "_last_line_at_s", "_stream")
+
+    def __init__(self, stream: TextIO, *, is_live: bool) -> None:
+        """Write to ``stream``; ``is_live`` when it is a terminal that can be redrawn."""
+        self._stream = stream
+        self._is_live = is_live
+        self._height = 0
+        self._last_headline: object = None
+        self._last_line_at_s: float | None = None
+
+    def say(self, text: str) -> None:
+        """Write a message; on a terminal it goes above the table, which is drawn again."""
+        if self._is_live and self._height:
+            self._stream.write(redraw((), self._height))
+            self._height = 0
+        self._stream.write(text if text.endswith("\n") else f"{text}\n")
+        self._stream.flush()
+
+    def keep(self) -> None:
+        """Leave the table on screen: messages from now on go below it."""
+        self._height = 0
+
+    def show(self, row: StatusRow, now_s: float) -> None:
+        """Show one refresh."""
+        if self._is_live:
+            lines = format_table(row)
+            self._stream.write(redraw(lines, self._height))
+            self._height = len(lines)
+        elif self._is_line_due(row, now_s):
+            self._stream.write(f"{format_line(row)}\n")
+            self._last_line_at_s = now_s
+        self._stream.flush()
+
+    def _is_line_due(self, row: StatusRow, now_s: float) -> bool:
+        changed = headline(row) != self._last_headline
+        self._last_headline = headline(row)
+        last = self._last_line_at_s
+        return changed or last is None or now_s - last >= _PLAIN_EVERY_S
+
+
+class FleetReader:
+    """Reads the simulator's statistics and the fleet's shard registry once per refresh."""
+
+    __slots__ = ("_control", "_keys", "_redis", "_shard_count")
+
+    def __init__(
+        self,
+        *,
+        control: SimulatorControl | None,
+        redis_client: Redis | None,
+        keys: RedisKeys,
+        shard_count: int,
+    ) -> None:
+        """Read from ``control`` (None: no simulator) and ``redis_client`` (decoded)."""
+        self._control = control
+        self._redis = redis_client
+        self._keys = keys
+        self._shard_count = shard_count
+
+    async def read_simulator(self, at_s: float) -> SimSample | None:
+        """Return the simulator's reading, or None without one or when it does not answer."""
+        if self._control is None:
+            return None
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            stats = await self._control.stats()
+            sessions = await self._control.sessions()
+            return sim_sample(stats, sessions, shard_count=self._shard_count, at_s=at_s)
+        return None
+
+    async def read_registry(self) -> RegistrySummary | None:
+        """Return the registry's totals, or None when nothing is registered or Redis is down."""
+        if self._redis is None:
+            return None
+        with contextlib.suppress(redis.exceptions.RedisError, OSError):
+            entries = await read_registry(self._redis, self._keys)
+            return registry_summary(entries, generation=_GENERATION, shard_count=self._shard_count)
+        return None

@@ -1,0 +1,45 @@
+"""The ``SHOAL_*`` environment of a worker pointed at a simulator and the test Redis.
+
+Used for in-process bots (through ``shoal.config.worker_settings``) and for worker
+processes alike, so both are configured exactly as a pod would be.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shoal_sim.discord.settings import DEFAULT_TOKEN
+
+if TYPE_CHECKING:
+    from shoal_sim.discord.server import Simulator
+
+__all__ = ["worker_env"]
+
+
+def worker_env(
+    sim: Simulator,
+    *,
+    redis_url: str,
+    bot_name: str,
+    total_shards: int,
+    shards_per_pod: int,
+    ordinal: int = 0,
+    token: str = DEFAULT_TOKEN,
+    identify_window_s: float = 5.0,
+) -> dict[str, str]:
+    """Return the environment of pod ``ordinal`` of a fleet of ``total_shards`` shards."""
+    return {
+        "SHOAL_TOKEN": token,
+        "SHOAL_REST_URL": sim.rest_url,
+        "SHOAL_IDENTIFY_WINDOW_S": str(identify_window_s),
+        "SHOAL_TOTAL_SHARDS": str(total_shards),
+        "SHOAL_SHARDS_PER_POD": str(shards_per_pod),
+        "SHOAL_POD_ORDINAL": str(ordinal),
+        "SHOAL_POD_NAME": f"shard-worker-{ordinal}",
+        "SHOAL_REDIS_URL": redis_url,
+        "SHOAL_BOT_NAME": bot_name,
+        # Required by the settings; the gateway never connects to PostgreSQL.
+        "SHOAL_POSTGRES_DSN": "postgresql://unused@127.0.0.1:1/unused",
+        "SHOAL_LOG_LEVEL": "INFO",
+        "SHOAL_LOG_JSON": "false",
+    }

@@ -1,0 +1,1 @@
+"""Integration tests of `shoal.local`: real servers, the simulator and worker processes."""

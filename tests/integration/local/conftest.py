@@ -1,0 +1,27 @@
+"""Fixtures of the local-run tests: a short, private working directory."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A fresh directory directly under the temp root, deleted after the test.
+
+    Not pytest's ``tmp_path``: PostgreSQL puts its unix socket here (the path must stay
+    short), and as root the ``postgres`` account must be able to reach it.
+    """
+    path = Path(tempfile.mkdtemp(prefix="shoal-t-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

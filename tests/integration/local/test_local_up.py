@@ -1,0 +1,279 @@
+"""``shoal local up`` end to end: a tiny fleet of fake workers becomes ready and stops cleanly.
+
+The workers are :mod:`tests.integration.local.fake_worker` (plain hikari over the shard
+range from the ``SHOAL_*`` environment), so the orchestration is proven on its own: servers,
+migrations, the simulator in its own process, the shard plan, worker environments, the load,
+the status, and the shutdown order on SIGINT and SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+import aiohttp
+from redis.asyncio import Redis
+
+from shoal.local.options import LocalOptions
+from shoal.local.running import local_up
+from shoal.local.spawning import free_loopback_port
+from tests.integration.local.process_table import descendants, is_alive
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import pytest
+
+_REPO_ROOT: Final = Path(__file__).resolve().parents[3]
+_FAKE_WORKER: Final = (sys.executable, "-m", "tests.integration.local.fake_worker")
+_RUN_LOCAL_UP: Final = (
+    "import os, sys\n"
+    "from shoal.local.running import run_local_up\n"
+    "sys.exit(run_local_up(sys.argv[1:], os.environ))\n"
+)
+_TINY_FLEET: Final = (
+    "--guilds=200",
+    "--identify-window=0.2",
+    "--max-concurrency=4",  # four buckets: the two workers never share one, so no op 9
+    "--shards=4",
+    "--shards-per-worker=2",
+    "--refresh=0.2",
+    f"--worker-command={shlex.join(_FAKE_WORKER)}",
+)
+#: Python and hikari start in about a second per process; room for a loaded 2-core CI.
+_READY_TIMEOUT_S: Final = 30.0
+_STOP_TIMEOUT_S: Final = 30.0
+_POLL_S: Final = 0.05
+_KEPT: Final = re.compile(r"Logs and data kept in (\S+)")
+
+
+class _Output:
+    """The lines a ``shoal local up`` process writes, read as they come."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self._process = process
+        self.lines: list[str] = []
+
+    async def wait_for(self, text: str) -> str:
+        """Return the first line containing ``text``, reading more as needed."""
+        async with asyncio.timeout(_READY_TIMEOUT_S):
+            while True:
+                found = next((line for line in self.lines if text in line), None)
+                if found is not None:
+                    return found
+                assert self._process.stdout is not None
+                line = await self._process.stdout.readline()
+                assert line, f"shoal local up ended before {text!r}:\n{self.text()}"
+                self.lines.append(line.decode().rstrip("\n"))
+
+    async def read_to_end(self) -> None:
+        assert self._process.stdout is not None
+        rest = await self._process.stdout.read()
+        self.lines += rest.decode().splitlines()
+
+    def value_of(self, label: str) -> str:
+        """Return the first word after ``label :`` in the banner."""
+        line = next(line for line in self.lines if line.strip().startswith(f"{label} "))
+        return line.split(":", 1)[1].split()[0]
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+async def _eventually(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + _READY_TIMEOUT_S
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(_POLL_S)
+
+
+async def _get_json(http: aiohttp.ClientSession, url: str) -> Any:  # noqa: ANN401 - JSON
+    async with http.get(url) as response:
+        response.raise_for_status()
+        return await response.json()
+
+
+def _reports(directory: Path) -> dict[str, dict[str, Any]]:
+    return {path.stem: json.loads(path.read_text()) for path in sorted(directory.glob("*.json"))}
+
+
+async def test_local_up_runs_a_ready_fleet_then_stops_everything_when_interrupted(
+    tmp_path: Path,
+) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _RUN_LOCAL_UP,
+        *_TINY_FLEET,
+        cwd=_REPO_ROOT,  # where `python -m tests...` finds the fake worker
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "FAKE_WORKER_REPORTS": str(tmp_path)},
+    )
+    output = _Output(process)
+    try:
+        await output.wait_for("shards 4/4 ready (registry 4/4) workers 2/2 guilds 200")
+        control = output.value_of("Control API").removesuffix("/info")
+        async with aiohttp.ClientSession() as http:
+            stats = await _get_json(http, f"{control}/stats")
+            loads: list[dict[str, Any]] = []
+            async with asyncio.timeout(_READY_TIMEOUT_S):
+                while not any(load["messages_sent"] for load in loads):
+                    loads = await _get_json(http, f"{control}/load")
+                    await asyncio.sleep(_POLL_S)
+        children = descendants(process.pid)
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(_STOP_TIMEOUT_S):
+            await output.read_to_end()
+            code = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+    assert code == 0, output.text()
+    assert (stats["identifies"], stats["invalid_sessions"], stats["resumes"]) == (4, 0, 0)
+    assert loads[0]["running"] is True
+    assert loads[0]["spec"]["commands"] == ["ping"]
+    stops = [line for line in output.lines if line.startswith("Stopping")]
+    assert stops == [
+        "Stopping the load...",
+        "Stopping 2 workers (SIGTERM: sessions stay resumable)...",
+        "Stopping the simulator...",
+        "Stopping PostgreSQL...",
+        "Stopping Redis...",
+    ]
+    reports = _reports(tmp_path)
+    assert list(reports) == ["local-0", "local-1"]  # each closed its bot on SIGTERM
+    assert all(report["stopped"] for report in reports.values())
+    assert [r["SHOAL_POD_ORDINAL"] for r in reports.values()] == ["0", "1"]
+    assert {r["SHOAL_TOTAL_SHARDS"] for r in reports.values()} == {"4"}
+    assert len(children) >= 5  # the simulator, two workers, redis-server, postgres
+    await _eventually(lambda: not any(is_alive(pid) for pid in children), "no leftover process")
+    workdir = Path(output.value_of("Logs"))
+    assert not await asyncio.to_thread(workdir.exists)  # a clean run deletes its directory
+
+
+async def test_local_up_uses_the_given_servers_and_migrates_them_when_urls_are_given(
+    redis_url: str, postgres_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_WORKER_REPORTS", str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(_REPO_ROOT))  # the fake worker, wherever pytest runs
+    bot_name = f"t-{uuid.uuid4().hex[:12]}"  # its own Redis namespace on the shared server
+    migrated: list[str] = []
+
+    async def migrate(dsn: str) -> None:
+        migrated.append(dsn)
+
+    options = LocalOptions(
+        guilds=200,
+        identify_window_s=0.2,
+        shards=2,
+        redis_url=redis_url,
+        postgres_dsn=postgres_dsn,
+        bot_name=bot_name,
+        worker_command=_FAKE_WORKER,
+        messages_per_s=0.0,
+        interactions_per_s=0.0,
+        refresh_s=0.1,
+    )
+    stream = io.StringIO()
+    run = asyncio.create_task(local_up(options, migrate=migrate, stream=stream))
+    try:
+        await _eventually(
+            lambda: run.done() or "shards 2/2 ready (registry 2/2)" in stream.getvalue(),
+            "a ready fleet",
+        )
+        assert not run.done(), stream.getvalue()
+        signal.raise_signal(signal.SIGTERM)  # handled by local_up while it runs
+        async with asyncio.timeout(_STOP_TIMEOUT_S):
+            code = await run
+    finally:
+        run.cancel()
+        await _forget_namespace(redis_url, bot_name)
+
+    output = stream.getvalue()
+    assert code == 0, output
+    assert migrated == [postgres_dsn]
+    (report,) = _reports(tmp_path).values()  # two shards at the default four per worker
+    assert report["SHOAL_REDIS_URL"] == redis_url
+    assert report["SHOAL_POSTGRES_DSN"] == postgres_dsn
+    assert report["SHOAL_BOT_NAME"] == bot_name
+    assert "Stopping the load" not in output  # no load was asked for
+    assert "Stopping Redis" not in output  # not ours to stop
+    assert "Stopping PostgreSQL" not in output
+
+
+async def test_local_up_fails_with_the_workers_log_when_every_worker_exits(
+    redis_url: str, postgres_dsn: str
+) -> None:
+    crashing = (sys.executable, "-c", "import sys; print('no such command: worker'); sys.exit(2)")
+    options = LocalOptions(
+        guilds=50,
+        identify_window_s=0.2,
+        redis_url=redis_url,
+        postgres_dsn=postgres_dsn,
+        worker_command=crashing,
+        refresh_s=0.1,
+    )
+    stream = io.StringIO()
+
+    code = await local_up(options, stream=stream)
+
+    output = stream.getvalue()
+    kept = _KEPT.search(output)
+    assert kept is not None, output
+    workdir = Path(kept.group(1))
+    try:
+        assert code == 1
+        assert "shoal local up: every worker exited; the end of local-0's log:" in output
+        assert "no such command: worker" in output
+        assert "Worker local-0 exited with status 2" in output
+        assert (workdir / "worker-0.log").exists()  # kept for a person to read
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def test_local_up_fails_naming_the_url_when_discord_cannot_be_reached(
+    redis_url: str, postgres_dsn: str
+) -> None:
+    rest_url = f"http://127.0.0.1:{free_loopback_port()}/api/v10"  # nothing listens there
+    options = LocalOptions(
+        is_simulated=False,
+        token="MTAwMDAwMDAwMDAwMDAwMDAwMQ.GsimXX.cmVhbA",  # noqa: S106 - a fake token
+        rest_url=rest_url,
+        redis_url=redis_url,
+        postgres_dsn=postgres_dsn,
+    )
+    stream = io.StringIO()
+
+    code = await local_up(options, stream=stream)
+
+    output = stream.getvalue()
+    kept = _KEPT.search(output)
+    if kept is not None:
+        shutil.rmtree(kept.group(1), ignore_errors=True)
+    assert code == 1
+    assert f"shoal local up: cannot read {rest_url}/gateway/bot" in output
+    assert "MTAwMDAw" not in output  # a real token is never shown
+
+
+async def _forget_namespace(redis_url: str, bot_name: str) -> None:
+    client = Redis.from_url(redis_url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"shoal:{{{bot_name}}}:*")]
+        if keys:
+            await client.unlink(*keys)
+    finally:
+        await client.aclose()

@@ -1,0 +1,1 @@
+"""Acceptance tests of the shard worker: worker processes, the simulator, real Redis."""

@@ -1,0 +1,229 @@
+"""Readings of the simulator and the registry, rates, and the status as text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shoal.gateway.registry import RegistryEntry
+from shoal.local.status import (
+    RegistrySummary,
+    SimSample,
+    StatusRow,
+    format_line,
+    format_table,
+    headline,
+    rate_per_s,
+    redraw,
+    registry_summary,
+    sim_sample,
+    status_row,
+)
+
+
+def _stats(**overrides: Any) -> dict[str, Any]:  # noqa: ANN401 - JSON values
+    stats: dict[str, Any] = {
+        "sessions_by_shard": {"0/4": 1},
+        "dispatches": 1_000,
+        "identifies": 4,
+        "resumes": 2,
+        "invalid_sessions": 1,
+        "interactions": {
+            "answered": 30,
+            "latency_ms": {"count": 30.0, "p50": 4.25, "p90": 8.0, "p99": 12.5, "max": 13.0},
+        },
+    }
+    stats.update(overrides)
+    return stats
+
+
+def _session(shard_id: int, shard_count: int, *, is_connected: bool = True) -> dict[str, Any]:
+    return {"id": "x", "shard": [shard_id, shard_count], "is_connected": is_connected}
+
+
+def _sample(at_s: float, dispatches: int, **overrides: Any) -> SimSample:  # noqa: ANN401
+    values: dict[str, Any] = {
+        "at_s": at_s,
+        "shards_ready": 4,
+        "dispatches": dispatches,
+        "identifies": 4,
+        "resumes": 0,
+        "invalid_sessions": 0,
+        "commands_answered": 12,
+        "latency_p50_ms": 3.0,
+        "latency_p99_ms": 9.0,
+    }
+    values.update(overrides)
+    return SimSample(**values)
+
+
+def _row(**overrides: Any) -> StatusRow:  # noqa: ANN401 - the row's fields
+    values: dict[str, Any] = {
+        "uptime_s": 3_725.0,
+        "shards_total": 24,
+        "workers_running": 6,
+        "workers_total": 6,
+        "guilds": 20_000,
+        "sim": _sample(10.0, 5_000, shards_ready=24, identifies=24),
+        "events_per_s": 25.04,
+        "registry": None,
+    }
+    values.update(overrides)
+    return StatusRow(**values)
+
+
+def test_sim_sample_counts_connected_sessions_of_the_fleets_shard_count_when_read() -> None:
+    sessions = [
+        _session(0, 4),
+        _session(1, 4),
+        _session(1, 4),  # a second session of one shard counts once
+        _session(2, 4, is_connected=False),  # resumable, but not connected
+        _session(3, 8),  # another shard count
+    ]
+
+    sample = sim_sample(_stats(), sessions, shard_count=4, at_s=7.5)
+
+    assert sample == SimSample(
+        at_s=7.5,
+        shards_ready=2,
+        dispatches=1_000,
+        identifies=4,
+        resumes=2,
+        invalid_sessions=1,
+        commands_answered=30,
+        latency_p50_ms=4.25,
+        latency_p99_ms=12.5,
+    )
+
+
+def test_sim_sample_has_no_latency_when_no_interaction_was_answered() -> None:
+    quiet = {"answered": 0, "latency_ms": {"count": 0.0, "p50": None, "p99": None}}
+
+    sample = sim_sample(_stats(interactions=quiet), [], shard_count=4, at_s=0.0)
+
+    assert (sample.latency_p50_ms, sample.latency_p99_ms, sample.shards_ready) == (None, None, 0)
+
+
+def _entry(shard_id: int, state: str, guilds: int, **overrides: Any) -> RegistryEntry:  # noqa: ANN401
+    values: dict[str, Any] = {
+        "generation": 0,
+        "shard_id": shard_id,
+        "shard_count": 4,
+        "state": state,
+        "guild_count": guilds,
+        "latency_ms": 40.0,
+        "pod": "local-0",
+        "updated_at": 1_700_000_000.0,
+    }
+    values.update(overrides)
+    return RegistryEntry(**values)
+
+
+def test_registry_summary_totals_the_fleets_ready_shards_and_guilds_when_entries_exist() -> None:
+    entries = [
+        _entry(0, "ready", 1_000),
+        _entry(1, "ready", 900),
+        _entry(2, "connecting", 0),
+        _entry(3, "ready", 50, generation=1),  # another generation
+        _entry(3, "ready", 50, shard_count=8),  # an earlier shard count
+    ]
+
+    summary = registry_summary(entries, generation=0, shard_count=4)
+
+    assert summary == RegistrySummary(shards=3, shards_ready=2, guilds=1_900)
+
+
+def test_registry_summary_is_none_when_none_of_the_fleets_shards_is_registered() -> None:
+    assert registry_summary([], generation=0, shard_count=4) is None
+    assert (
+        registry_summary([_entry(0, "ready", 1, generation=2)], generation=0, shard_count=4) is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("previous", "current", "rate"),
+    [
+        (_sample(10.0, 1_000), _sample(12.0, 1_050), 25.0),
+        (None, _sample(12.0, 1_050), None),  # the first reading
+        (_sample(10.0, 1_000), None, None),  # the simulator did not answer
+        (_sample(10.0, 1_000), _sample(10.0, 1_050), None),  # no time passed
+        (_sample(10.0, 1_000), _sample(11.0, 10), None),  # the stats were reset
+    ],
+)
+def test_rate_per_s_is_the_dispatch_delta_over_time_when_both_readings_exist(
+    previous: SimSample | None, current: SimSample | None, rate: float | None
+) -> None:
+    assert rate_per_s(previous, current) == rate
+
+
+def test_status_row_carries_the_readings_and_the_rate_when_built() -> None:
+    registry = RegistrySummary(shards=24, shards_ready=20, guilds=19_000)
+
+    row = status_row(
+        uptime_s=5.0,
+        shards_total=24,
+        workers=(5, 6),
+        guilds=20_000,
+        previous=_sample(1.0, 100),
+        current=_sample(2.0, 150),
+        registry=registry,
+    )
+
+    assert (row.workers_running, row.workers_total, row.events_per_s) == (5, 6, 50.0)
+    assert row.registry is registry
+
+
+def test_format_table_shows_every_reading_when_the_simulator_answers() -> None:
+    registry = RegistrySummary(shards=24, shards_ready=23, guilds=19_500)
+
+    lines = format_table(_row(registry=registry))
+
+    assert lines == [
+        "shoal local up: 24 shards in 6 workers, up 1:02:05",
+        "  shards ready   24/24        registry 23/24",
+        "  workers        6/6          running",
+        "  guilds         20,000       registry 19,500",
+        "  events/s       25.0",
+        "  commands       12 answered  p50 3.0 ms  p99 9.0 ms",
+        "  identifies     24           resumes 0  invalid sessions 0",
+        "Ctrl-C stops the fleet.",
+    ]
+
+
+def test_format_table_shows_dashes_when_nothing_is_known_yet() -> None:
+    lines = format_table(_row(sim=None, events_per_s=None, guilds=None))
+
+    assert lines[1] == "  shards ready   -/24"
+    assert lines[3] == "  guilds         -"
+    assert lines[4] == "  events/s       -"
+    assert not any("commands" in line for line in lines)  # against Discord: no such reading
+
+
+def test_format_line_is_one_line_with_the_same_readings_when_not_on_a_terminal() -> None:
+    line = format_line(_row(registry=RegistrySummary(shards=24, shards_ready=24, guilds=20_000)))
+
+    assert line == (
+        "1:02:05 shards 24/24 ready (registry 24/24) workers 6/6 guilds 20,000 events/s 25.0 "
+        "p50 3.0 ms p99 9.0 ms identifies 24 resumes 0"
+    )
+
+
+def test_format_line_leaves_out_simulator_readings_when_there_is_none() -> None:
+    line = format_line(_row(sim=None, events_per_s=None, guilds=None))
+
+    assert line == "1:02:05 shards -/24 ready workers 6/6 guilds - events/s -"
+
+
+def test_headline_changes_when_readiness_or_workers_change_but_not_with_rates() -> None:
+    row = _row()
+
+    assert headline(row) == headline(_row(events_per_s=99.0, uptime_s=1.0))
+    assert headline(row) != headline(_row(workers_running=5))
+    assert headline(row) != headline(_row(sim=_sample(1.0, 1, shards_ready=23)))
+
+
+def test_redraw_rewinds_over_the_previous_table_when_it_was_drawn() -> None:
+    assert redraw(["a", "b"], 0) == "a\nb\n"
+    assert redraw(["a"], 3) == "\x1b[3F\x1b[Ja\n"
+    assert redraw([], 2) == "\x1b[2F\x1b[J"
