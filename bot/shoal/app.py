@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from shoal.features.core.commands import core_module
+from shoal.gateway.registry import read_registry
 from shoal.gateway.rest_limiting import RedisGlobalLimiter, SharedGlobalBucketManager
 from shoal.gateway.running import EXIT_FAILED, run_worker
 from shoal.interactions.claiming import RedisInteractionClaims
@@ -21,6 +22,7 @@ from shoal.interactions.syncing import sync_commands
 from shoal.observability.health import HealthServer
 from shoal.observability.logging import configure_logging
 from shoal.observability.metrics import Metrics
+from shoal.observability.status_report import ShardRow, render_status
 from shoal.storage.errors import StorageUnavailableError
 from shoal.storage.migrating import migrate
 from shoal.storage.redis_client import close_redis, create_redis
@@ -30,12 +32,18 @@ if TYPE_CHECKING:
     import asyncio
     from collections.abc import Mapping
 
-    from shoal.config import DiscordSettings, PostgresSettings, WorkerSettings
+    from shoal.config import DiscordSettings, PostgresSettings, RedisSettings, WorkerSettings
     from shoal.gateway.bot import ShardWorkerBot
     from shoal.interactions.modules import Module
     from shoal.observability.shard_status import ShardStatus
 
-__all__ = ["feature_modules", "run_migrate", "run_sync_commands", "run_worker_process"]
+__all__ = [
+    "feature_modules",
+    "run_migrate",
+    "run_status",
+    "run_sync_commands",
+    "run_worker_process",
+]
 
 _LOG = logging.getLogger(__name__)
 
@@ -122,3 +130,32 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
     finally:
         await close_redis(redis)
         await health.stop()
+
+
+async def run_status(settings: RedisSettings, *, now: float) -> tuple[int, str]:
+    """``shoal status``: the shard registry as text; returns (exit code, text)."""
+    try:
+        redis = await create_redis(settings, client_name="shoal-status")
+    except StorageUnavailableError as error:
+        return EXIT_FAILED, f"cannot read the registry: {error}\n"
+    try:
+        keys = RedisKeys(settings.namespace)
+        entries = await read_registry(redis, keys)
+        raw_active = await redis.get(keys.active_generation())
+    finally:
+        await close_redis(redis)
+    rows = [
+        ShardRow(
+            generation=e.generation,
+            shard_id=e.shard_id,
+            shard_count=e.shard_count,
+            state=e.state,
+            guild_count=e.guild_count,
+            latency_ms=e.latency_ms,
+            pod=e.pod,
+            age_s=max(0.0, now - e.updated_at),
+        )
+        for e in entries
+    ]
+    active = None if raw_active is None else int(raw_active)
+    return 0, render_status(rows, active_generation=active)

@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from typing import TYPE_CHECKING
 
 from shoal.config import (
@@ -18,11 +19,14 @@ from shoal.config import (
     discord_settings,
     log_settings,
     postgres_settings,
+    redis_settings,
     worker_settings,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Sequence
+
+    from shoal.config import RedisSettings
 
 __all__ = ["main"]
 
@@ -33,6 +37,7 @@ commands:
   worker            run this pod's shards (settings from SHOAL_* variables)
   migrate           apply pending database migrations (SHOAL_POSTGRES_DSN)
   sync-commands     register every feature's commands with Discord (SHOAL_TOKEN)
+  status            show the shard registry: shards, states, guilds per generation
   sim discord       run the Discord simulator (REST, gateway, /_sim control API)
 
 Run 'shoal <command> --help' for a command's options.
@@ -48,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return sim_cli.main(args[2:])
     if args[:2] == ["local", "up"]:
         return _local_up(args[2:])
-    if args[:1] in (["worker"], ["migrate"], ["sync-commands"]):
+    if args[:1] in (["worker"], ["migrate"], ["sync-commands"], ["status"]):
         if len(args) > 1:
             sys.stderr.write(f"shoal {args[0]}: takes no arguments; it reads SHOAL_* variables\n")
             return 2
@@ -85,6 +90,8 @@ def _run_command(command: str) -> int:
             settings = worker_settings(env)
             return _run_until_signalled(lambda stop: app.run_worker_process(settings, stop=stop))
         _configure_plain_logging(env)
+        if command == "status":
+            return _print_status(redis_settings(env))
         if command == "migrate":
             postgres = postgres_settings(env)
             return _run_until_signalled(lambda _: app.run_migrate(postgres))
@@ -93,6 +100,17 @@ def _run_command(command: str) -> int:
     except SettingsError as error:
         sys.stderr.write(f"shoal {command}: bad setting {error}\n")
         return 2
+
+
+def _print_status(settings: RedisSettings) -> int:
+    from shoal import app  # noqa: PLC0415
+
+    async def status(_: asyncio.Event) -> int:
+        code, text = await app.run_status(settings, now=time.time())
+        (sys.stdout if code == 0 else sys.stderr).write(text)
+        return code
+
+    return _run_until_signalled(status)
 
 
 def _configure_plain_logging(env: dict[str, str]) -> None:
