@@ -16,6 +16,8 @@ from shoal.gateway.rest_limiting import RedisGlobalLimiter, SharedGlobalBucketMa
 from shoal.gateway.running import EXIT_FAILED, run_worker
 from shoal.interactions.claiming import RedisInteractionClaims
 from shoal.interactions.client import build_command_client
+from shoal.interactions.gating import ListenerGate
+from shoal.interactions.generations import ActiveGeneration, RedisEventClaims
 from shoal.interactions.identity import WorkerIdentity
 from shoal.interactions.rate_limiting import RedisRateLimiter
 from shoal.interactions.syncing import sync_commands
@@ -105,6 +107,8 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
         return EXIT_FAILED
     keys = RedisKeys(settings.redis.namespace)
     identity = WorkerIdentity.from_settings(settings.sharding)
+    # Read once before the shards start, then every second: listeners never wait on Redis.
+    active = ActiveGeneration(redis, keys, generation=identity.generation)
 
     def prepare(bot: ShardWorkerBot) -> None:
         shards.bot = bot
@@ -115,12 +119,17 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
             bot,
             modules=feature_modules(),
             identity=identity,
-            claims=RedisInteractionClaims(redis, keys, owner=identity.claim_owner),
+            gate=ListenerGate(
+                claims=RedisInteractionClaims(redis, keys, owner=identity.claim_owner),
+                generation=active,
+            ),
+            event_claims=RedisEventClaims(redis, keys, owner=identity.claim_owner),
             rate_limiter=RedisRateLimiter(redis, keys),
             metrics=metrics,
         )
 
     try:
+        await active.start()
         return await run_worker(
             settings,
             stop=stop,
@@ -128,6 +137,7 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
             prepare_bot=prepare,
         )
     finally:
+        await active.stop()
         await close_redis(redis)
         await health.stop()
 

@@ -4,6 +4,10 @@ A feature (``shoal.features.<name>``) provides a factory returning a :class:`Mod
 arc plugins (commands), event listeners, migrations and per-command rate limits. An arc
 plugin and its commands belong to one client, so call the factory once per client (a
 worker builds one; tests and ``sync-commands`` build their own).
+
+Listeners are never subscribed as given: :func:`load_modules` wraps each one through a
+:class:`~shoal.interactions.gating.ListenerGate` (interactions claimed once, other events
+only on the active generation), or leaves them out when the client never starts.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import hikari
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 
+    from shoal.interactions.gating import ListenerGate
     from shoal.interactions.limits import RateLimitRule
     from shoal.storage.migration_plans import Migration
 
@@ -58,7 +63,7 @@ class Module:
     plugins: Sequence[arc.GatewayPlugin] = ()
     """arc plugins holding the feature's commands."""
     listeners: Sequence[Listener] = ()
-    """Gateway event listeners."""
+    """Gateway event listeners, gated when loaded (see :mod:`shoal.interactions.gating`)."""
     migrations: Sequence[Migration] = ()
     """The feature's database migrations (applied by ``shoal migrate``)."""
     rate_limits: Mapping[str, Sequence[RateLimitRule]] = dataclasses.field(default_factory=dict)
@@ -106,8 +111,13 @@ def _check_unique(modules: Sequence[Module]) -> None:
         raise ValueError(msg)
 
 
-def load_modules(client: arc.GatewayClient, modules: Sequence[Module]) -> None:
-    """Add every module's plugins and listeners to ``client``.
+def load_modules(
+    client: arc.GatewayClient, modules: Sequence[Module], *, gate: ListenerGate | None
+) -> None:
+    """Add every module's plugins, and its listeners wrapped by ``gate``, to ``client``.
+
+    ``gate`` None leaves the listeners out: for a client that is never started
+    (``sync-commands``), so no path subscribes a listener ungated.
 
     Raises:
         ValueError: when two modules share a name or a command name.
@@ -116,8 +126,10 @@ def load_modules(client: arc.GatewayClient, modules: Sequence[Module]) -> None:
     for module in modules:
         for plugin in module.plugins:
             client.add_plugin(plugin)
+        if gate is None:
+            continue
         for listener in module.listeners:
-            client.subscribe(listener.event_type, listener.callback)
+            client.subscribe(listener.event_type, gate.wrap(listener.event_type, listener.callback))
 
 
 def rate_limits_of(modules: Sequence[Module]) -> dict[str, Sequence[RateLimitRule]]:

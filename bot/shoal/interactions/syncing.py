@@ -49,7 +49,7 @@ def command_builders(token: str, modules: Sequence[Module]) -> list[hikari.api.C
         intents=hikari.Intents.NONE,
     )
     client = arc.GatewayClient(bot, autosync=False, autodefer=False)
-    load_modules(client, modules)
+    load_modules(client, modules, gate=None)  # never started: listeners are not needed
     builders: list[hikari.api.CommandBuilder] = []
     for command in top_level_commands(client):
         if command.guilds:

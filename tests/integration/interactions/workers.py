@@ -10,6 +10,8 @@ import hikari
 
 from shoal.interactions.claiming import RedisInteractionClaims
 from shoal.interactions.client import build_command_client
+from shoal.interactions.gating import ListenerGate
+from shoal.interactions.generations import RedisEventClaims
 from shoal.interactions.identity import WorkerIdentity
 from shoal.interactions.rate_limiting import RedisRateLimiter
 from shoal.observability.metrics import Metrics
@@ -22,12 +24,13 @@ if TYPE_CHECKING:
     import arc
     from redis.asyncio import Redis
 
+    from shoal.interactions.gating import GenerationView
     from shoal.interactions.middleware import CommandSettings
     from shoal.interactions.modules import Module
     from shoal.storage.redis_keys import RedisKeys
     from shoal_sim.discord.server import Simulator
 
-__all__ = ["Worker", "command_world", "running_worker"]
+__all__ = ["FixedGeneration", "Worker", "command_world", "running_worker"]
 
 _WORLD: Final = SimSettings(
     guilds=8,
@@ -42,6 +45,14 @@ _WORLD: Final = SimSettings(
 def command_world(**overrides: Any) -> SimSettings:  # noqa: ANN401 - SimSettings fields
     """Return settings for a small world where any shard layout identifies at once."""
     return dataclasses.replace(_WORLD, **overrides)
+
+
+@dataclasses.dataclass(slots=True)
+class FixedGeneration:
+    """A view of the active generation that changes only when the test says so."""
+
+    is_active: bool = True
+    """Whether this worker's listeners run."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,7 +73,7 @@ class Worker:
 
 
 @contextlib.asynccontextmanager
-async def running_worker(
+async def running_worker(  # noqa: PLR0913 - one keyword per thing a test varies
     sim: Simulator,
     redis: Redis,
     keys: RedisKeys,
@@ -72,9 +83,14 @@ async def running_worker(
     shard_count: int = 1,
     generation: int = 0,
     settings: CommandSettings | None = None,
+    generation_view: GenerationView | None = None,
+    intents: hikari.Intents = hikari.Intents.NONE,
 ) -> AsyncIterator[Worker]:
-    """Start a bot on ``shard_ids`` of ``shard_count`` with ``modules``; READY on entry."""
-    bot = gateway_bot(sim, intents=hikari.Intents.NONE)
+    """Start a bot on ``shard_ids`` of ``shard_count`` with ``modules``; READY on entry.
+
+    Module listeners run while ``generation_view`` says so (by default: always).
+    """
+    bot = gateway_bot(sim, intents=intents)
     identity = WorkerIdentity(
         pod_name=f"worker-g{generation}", generation=generation, shard_count=shard_count
     )
@@ -83,7 +99,11 @@ async def running_worker(
         bot,
         modules=modules,
         identity=identity,
-        claims=RedisInteractionClaims(redis, keys, owner=identity.claim_owner),
+        gate=ListenerGate(
+            claims=RedisInteractionClaims(redis, keys, owner=identity.claim_owner),
+            generation=FixedGeneration() if generation_view is None else generation_view,
+        ),
+        event_claims=RedisEventClaims(redis, keys, owner=identity.claim_owner),
         rate_limiter=RedisRateLimiter(redis, keys),
         metrics=metrics,
         settings=settings,

@@ -7,6 +7,7 @@ import hikari
 import pytest
 
 from shoal.features.core import core_module
+from shoal.interactions.gating import ListenerGate
 from shoal.interactions.limits import RateLimitRule, RateLimitScope
 from shoal.interactions.modules import Listener, Module, load_modules, rate_limits_of
 from shoal.interactions.syncing import command_builders
@@ -20,6 +21,18 @@ async def _noop(_: arc.GatewayContext) -> None:
 
 async def _on_message(_: hikari.GuildMessageCreateEvent) -> None:
     """A listener body."""
+
+
+class _AlwaysClaimed:
+    async def claim(self, interaction_id: int) -> bool:
+        return bool(interaction_id)
+
+
+class _Active:
+    is_active = True
+
+
+_GATE = ListenerGate(claims=_AlwaysClaimed(), generation=_Active())
 
 
 def _client() -> arc.GatewayClient:
@@ -39,24 +52,36 @@ def test_load_modules_adds_plugins_and_listeners_when_names_are_unique() -> None
     listening = Module(
         name="logs", listeners=(Listener(hikari.GuildMessageCreateEvent, _on_message),)
     )
-    load_modules(client, [core_module(), _module("fun", "roll"), listening])
+    load_modules(client, [core_module(), _module("fun", "roll"), listening], gate=_GATE)
     assert set(client.plugins) == {"core", "fun"}
     assert {c.name for c in client.walk_commands(hikari.CommandType.SLASH)} == {
         "ping",
         "shard",
         "roll",
     }
-    assert _on_message in client.app.event_manager.get_listeners(hikari.GuildMessageCreateEvent)
+    subscribed = client.app.event_manager.get_listeners(hikari.GuildMessageCreateEvent)
+    # Subscribed wrapped by the gate, never as given.
+    assert _on_message not in subscribed
+    assert [getattr(c, "__wrapped__", None) for c in subscribed] == [_on_message]
+
+
+def test_load_modules_leaves_listeners_out_when_given_no_gate() -> None:
+    client = _client()
+    listening = Module(
+        name="logs", listeners=(Listener(hikari.GuildMessageCreateEvent, _on_message),)
+    )
+    load_modules(client, [listening], gate=None)
+    assert not client.app.event_manager.get_listeners(hikari.GuildMessageCreateEvent)
 
 
 def test_load_modules_refuses_when_two_modules_share_a_name() -> None:
     with pytest.raises(ValueError, match="module names must be unique, repeated: fun"):
-        load_modules(_client(), [_module("fun", "a"), _module("fun", "b")])
+        load_modules(_client(), [_module("fun", "a"), _module("fun", "b")], gate=_GATE)
 
 
 def test_load_modules_refuses_when_two_modules_share_a_command_name() -> None:
     with pytest.raises(ValueError, match=r"command names must be unique .* ping"):
-        load_modules(_client(), [core_module(), _module("other", "ping")])
+        load_modules(_client(), [core_module(), _module("other", "ping")], gate=_GATE)
 
 
 def test_rate_limits_of_merges_the_modules_rules_when_several_set_some() -> None:

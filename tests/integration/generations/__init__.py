@@ -1,0 +1,1 @@
+"""Two shard generations side by side: listener gating, claims, real worker processes."""
