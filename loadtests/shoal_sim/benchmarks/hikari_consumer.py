@@ -1,8 +1,9 @@
 """A plain hikari shard process that consumes dispatches for the dispatch benchmark.
 
 Cache off, no member chunking, no listeners: hikari skips parsing events nobody listens
-to, so this is the cheapest real consumer. On SIGTERM it prints one JSON line with each
-shard's last sequence number, then exits.
+to, so this is the cheapest real consumer. ``--listen`` adds a MessageCreateEvent listener
+and ``--cache`` hikari's default cache: the plain bots the worker benchmarks compare with.
+On SIGTERM it prints one JSON line with each shard's last sequence number, then exits.
 """
 
 from __future__ import annotations
@@ -20,8 +21,18 @@ __all__ = ["main"]
 
 
 async def _run(
-    rest_url: str, token: str, shard_ids: list[int], shard_count: int, *, compress: bool
+    rest_url: str,
+    token: str,
+    shard_ids: list[int],
+    shard_count: int,
+    *,
+    compress: bool,
+    is_cached: bool = False,
+    is_listening: bool = False,
 ) -> None:
+    cache = hikari.impl.CacheSettings(
+        components=hikari.api.CacheComponents.ALL if is_cached else hikari.api.CacheComponents.NONE
+    )
     bot = hikari.GatewayBot(
         token,
         rest_url=rest_url,
@@ -29,9 +40,17 @@ async def _run(
         logs="WARNING",
         suppress_optimization_warning=True,
         intents=hikari.Intents.GUILDS | hikari.Intents.GUILD_MESSAGES,
-        cache_settings=hikari.impl.CacheSettings(components=hikari.api.CacheComponents.NONE),
+        cache_settings=cache,
         auto_chunk_members=False,
     )
+    if is_listening:
+        received = 0
+
+        async def on_message(_: hikari.MessageCreateEvent) -> None:
+            nonlocal received
+            received += 1
+
+        bot.subscribe(hikari.MessageCreateEvent, on_message)
     if not compress:
         # GatewayBot never passes compression to its shards (hikari.md): change the default.
         init = hikari.impl.GatewayShardImpl.__init__
@@ -66,6 +85,8 @@ def main() -> None:
     parser.add_argument("--shards", required=True, help="comma-separated shard ids")
     parser.add_argument("--shard-count", type=int, required=True)
     parser.add_argument("--no-compress", action="store_true")
+    parser.add_argument("--cache", action="store_true", help="hikari's default cache (else none)")
+    parser.add_argument("--listen", action="store_true", help="a MessageCreateEvent listener")
     args = parser.parse_args()
     try:
         import uvloop  # noqa: PLC0415
@@ -80,6 +101,8 @@ def main() -> None:
             [int(s) for s in args.shards.split(",")],
             args.shard_count,
             compress=not args.no_compress,
+            is_cached=args.cache,
+            is_listening=args.listen,
         )
     )
 

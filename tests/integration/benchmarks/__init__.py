@@ -1,0 +1,1 @@
+"""Smoke tests of the fleet benchmarks in loadtests/: they run and print their figures."""
