@@ -7,11 +7,13 @@ the command client with its features, health and metrics. Each ``run_*`` functio
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
 from shoal.features.core.commands import core_module
 from shoal.gateway.registry import read_registry
+from shoal.gateway.reporting import MetricsReporter
 from shoal.gateway.rest_limiting import RedisGlobalLimiter, SharedGlobalBucketManager
 from shoal.gateway.running import EXIT_FAILED, run_worker
 from shoal.interactions.claiming import RedisInteractionClaims
@@ -31,7 +33,6 @@ from shoal.storage.redis_client import close_redis, create_redis
 from shoal.storage.redis_keys import RedisKeys
 
 if TYPE_CHECKING:
-    import asyncio
     from collections.abc import Mapping
 
     from shoal.config import DiscordSettings, PostgresSettings, RedisSettings, WorkerSettings
@@ -128,6 +129,15 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
             metrics=metrics,
         )
 
+    reporter = MetricsReporter(metrics)
+
+    async def report_every_second() -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if shards.bot is not None:
+                reporter.report(shards.bot.snapshots())
+
+    reporting = asyncio.create_task(report_every_second(), name="metrics reporting")
     try:
         await active.start()
         return await run_worker(
@@ -137,6 +147,7 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
             prepare_bot=prepare,
         )
     finally:
+        reporting.cancel()
         await active.stop()
         await close_redis(redis)
         await health.stop()

@@ -24,7 +24,7 @@ from shoal.storage.errors import StorageUnavailableError
 if TYPE_CHECKING:
     from shoal.config import RedisSettings
 
-__all__ = ["close_redis", "create_redis"]
+__all__ = ["MAX_CONNECTIONS", "close_redis", "create_redis"]
 
 _log = logging.getLogger(__name__)
 
@@ -37,6 +37,11 @@ _COMMAND_TIMEOUT_S: Final = 5.0
 #: A connection idle this long sends a PING before its next use (and a pub/sub listener
 #: polls at this pace), so a connection dropped by a proxy or NAT is noticed and replaced.
 HEALTH_CHECK_INTERVAL_S: Final = 15
+#: Connections per client: enough for hundreds of interactions a second per worker
+#: (each takes one briefly for its claim and rate limit).
+MAX_CONNECTIONS: Final = 256
+#: How long a command waits for a free connection before failing.
+_POOL_WAIT_S: Final = 5.0
 
 
 async def create_redis(
@@ -56,8 +61,12 @@ async def create_redis(
             password); the message names ``SHOAL_REDIS_URL`` and holds no password.
     """
     try:
-        client = redis_asyncio.Redis.from_url(
+        # A blocking pool: a burst waits for a free connection instead of failing with
+        # "Too many connections" (the default pool raises at 100).
+        pool = redis_asyncio.BlockingConnectionPool.from_url(
             settings.url,
+            max_connections=MAX_CONNECTIONS,
+            timeout=_POOL_WAIT_S,
             decode_responses=False,
             socket_connect_timeout=_CONNECT_TIMEOUT_S,
             socket_timeout=_COMMAND_TIMEOUT_S,
@@ -65,6 +74,7 @@ async def create_redis(
             health_check_interval=HEALTH_CHECK_INTERVAL_S,
             client_name=client_name,
         )
+        client = redis_asyncio.Redis.from_pool(pool)
     except ValueError as exc:  # a URL redis-py cannot parse
         raise StorageUnavailableError.from_error(_VARIABLE, settings.url, exc) from None
     try:

@@ -22,14 +22,21 @@ async def ping(
     ctx: arc.GatewayContext,
     identity: WorkerIdentity = arc.inject(),
 ) -> None:
-    """Answer with this shard's gateway heartbeat latency and a measured REST round trip."""
-    started = time.perf_counter()
-    await ctx.client.rest.fetch_my_user()
-    rest_latency_s = time.perf_counter() - started
+    """Answer with this shard's gateway heartbeat latency and a measured REST round trip.
+
+    The REST round trip is the answer itself: the response is timed, then edited to show
+    it. Both calls are interaction endpoints, outside the bot's global REST limit, so a
+    burst of /ping never queues behind other REST work (a ``fetch_my_user`` would).
+    """
     bot = ctx.client.app
     shard = bot.shards.get(identity.shard_of(ctx.guild_id))
     gateway_latency_s = shard.heartbeat_latency if shard is not None else bot.heartbeat_latency
-    await reply(ctx, ping_text(gateway_latency_s=gateway_latency_s, rest_latency_s=rest_latency_s))
+    started = time.perf_counter()
+    await reply(ctx, ping_text(gateway_latency_s=gateway_latency_s, rest_latency_s=None))
+    rest_latency_s = time.perf_counter() - started
+    await ctx.edit_initial_response(
+        ping_text(gateway_latency_s=gateway_latency_s, rest_latency_s=rest_latency_s)
+    )
 
 
 async def shard(

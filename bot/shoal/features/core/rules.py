@@ -14,12 +14,15 @@ def format_latency(latency_s: float) -> str:
     return f"{round(latency_s * 1000)} ms"
 
 
-def ping_text(*, gateway_latency_s: float, rest_latency_s: float) -> str:
-    """Return ``/ping``'s answer: the gateway heartbeat and a REST round trip."""
-    return (
-        f"Pong! Gateway heartbeat: {format_latency(gateway_latency_s)}, "
-        f"REST round trip: {format_latency(rest_latency_s)}."
-    )
+def ping_text(*, gateway_latency_s: float, rest_latency_s: float | None) -> str:
+    """Return ``/ping``'s answer: the gateway heartbeat and a REST round trip.
+
+    ``None`` for the REST round trip means it is being measured (the first answer).
+    """
+    gateway = format_latency(gateway_latency_s)
+    if rest_latency_s is None:
+        return f"Pong! Gateway heartbeat: {gateway}, REST round trip: measuring..."
+    return f"Pong! Gateway heartbeat: {gateway}, REST round trip: {format_latency(rest_latency_s)}."
 
 
 def shard_text(

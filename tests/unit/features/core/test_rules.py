@@ -32,3 +32,9 @@ def test_shard_text_says_where_the_guild_is_served_when_in_a_guild_or_dm() -> No
     assert shard_text(shard_id=0, shard_count=8, pod_name="bot-0", generation=2, is_dm=True) == (
         "Direct messages are on shard 0 of 8, served by pod bot-0 (generation 2)."
     )
+
+
+def test_ping_text_says_measuring_when_the_rest_round_trip_is_not_known_yet() -> None:
+    assert ping_text(gateway_latency_s=0.0414, rest_latency_s=None) == (
+        "Pong! Gateway heartbeat: 41 ms, REST round trip: measuring..."
+    )
