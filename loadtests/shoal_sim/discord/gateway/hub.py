@@ -26,7 +26,7 @@ from shoal_sim.discord.gateway.sessions import Session, SessionIndex
 from shoal_sim.discord.snowflakes import shard_for
 
 if TYPE_CHECKING:
-    from shoal_sim.discord.entities import Application
+    from shoal_sim.discord.entities import Application, Guild, User
     from shoal_sim.discord.gateway.connection import Connection
     from shoal_sim.discord.settings import SimSettings
     from shoal_sim.discord.stats import SimStats
@@ -41,6 +41,8 @@ _READY: Final = b"READY"
 _GUILD_CREATE: Final = b"GUILD_CREATE"
 _GUILD_MEMBERS_CHUNK_SIZE: Final = 1000
 _MEMBER_REQUEST_INTERVAL_S: Final = 30.0
+#: GUILD_CREATEs built per event-loop turn after READY.
+_GUILD_CREATE_BATCH: Final = 100
 
 
 class Gateway:
@@ -58,6 +60,7 @@ class Gateway:
         self._last_identify_at: dict[tuple[int, int], float] = {}
         self._member_requests_at: dict[tuple[int, int], float] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._streams: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -71,6 +74,8 @@ class Gateway:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        for task in list(self._streams):
+            task.cancel()
         for connection in list(self.connections):
             connection.close(1001, "simulator shutting down")
 
@@ -228,9 +233,30 @@ class Gateway:
         }
         self._emit(session, _READY, orjson.dumps(ready))
         if session.intents & intent_bits.GUILDS:
-            for guild in guilds:
-                body = payloads.guild_create_json(guild, self.world, bot_user=bot_user)
-                self._emit(session, _GUILD_CREATE, orjson.dumps(body))
+            first, rest = guilds[:_GUILD_CREATE_BATCH], guilds[_GUILD_CREATE_BATCH:]
+            self._send_guild_creates(session, first, bot_user)
+            if rest:
+                # Discord streams GUILD_CREATEs after READY; building thousands at once
+                # would stall every other connection (and delay other shards' IDENTIFYs).
+                task = asyncio.create_task(self._stream_guild_creates(session, rest, bot_user))
+                self._streams.add(task)
+                task.add_done_callback(self._streams.discard)
+
+    def _send_guild_creates(self, session: Session, guilds: list[Guild], bot_user: User) -> None:
+        for guild in guilds:
+            if not session.is_live:
+                return
+            if self.world.guild(guild.id) is None:
+                continue  # the bot left it meanwhile
+            body = payloads.guild_create_json(guild, self.world, bot_user=bot_user)
+            self._emit(session, _GUILD_CREATE, orjson.dumps(body))
+
+    async def _stream_guild_creates(
+        self, session: Session, guilds: list[Guild], bot_user: User
+    ) -> None:
+        for start in range(0, len(guilds), _GUILD_CREATE_BATCH):
+            await asyncio.sleep(0)
+            self._send_guild_creates(session, guilds[start : start + _GUILD_CREATE_BATCH], bot_user)
 
     def resume(self, connection: Connection, data: Any) -> None:  # noqa: ANN401 - raw JSON
         """Answer a RESUME: replay what was missed then RESUMED, or op 9 / a close."""
