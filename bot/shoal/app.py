@@ -15,6 +15,7 @@ from shoal.features.core.commands import core_module
 from shoal.gateway.registry import read_registry
 from shoal.gateway.reporting import MetricsReporter
 from shoal.gateway.rest_limiting import RedisGlobalLimiter, SharedGlobalBucketManager
+from shoal.gateway.rest_tracing import instrument_rest
 from shoal.gateway.running import EXIT_FAILED, run_worker
 from shoal.interactions.claiming import RedisInteractionClaims
 from shoal.interactions.client import build_command_client
@@ -115,7 +116,9 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
         shards.bot = bot
         # The fleet shares Discord's global REST limit through Redis (hikari's seam).
         limiter = RedisGlobalLimiter(redis, keys.rest_global_window())
-        bot.rest._bucket_manager = SharedGlobalBucketManager(limiter)  # type: ignore[attr-defined] # noqa: SLF001
+        bot.rest._bucket_manager = SharedGlobalBucketManager(  # type: ignore[attr-defined] # noqa: SLF001
+            limiter, on_start=lambda: instrument_rest(bot.rest, metrics)
+        )
         build_command_client(
             bot,
             modules=feature_modules(),

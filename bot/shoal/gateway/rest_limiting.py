@@ -21,7 +21,7 @@ from hikari.impl import buckets
 from typing_extensions import override
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Callable
 
     import redis.asyncio as redis_asyncio
     from hikari.internal import routes
@@ -87,12 +87,30 @@ class RedisGlobalLimiter:
 class SharedGlobalBucketManager(buckets.RESTBucketManager):
     """hikari's per-route buckets, plus a slot from the fleet-wide global limiter."""
 
-    __slots__ = ("_limiter",)
+    __slots__ = ("_limiter", "_on_start")
 
-    def __init__(self, limiter: RedisGlobalLimiter, max_rate_limit: float = 300.0) -> None:
-        """Wrap hikari's bucket manager (``max_rate_limit`` as in hikari)."""
+    def __init__(
+        self,
+        limiter: RedisGlobalLimiter,
+        max_rate_limit: float = 300.0,
+        *,
+        on_start: Callable[[], object] | None = None,
+    ) -> None:
+        """Wrap hikari's bucket manager (``max_rate_limit`` as in hikari).
+
+        ``on_start`` runs when hikari starts its REST client, right after it made its
+        HTTP session (the worker instruments the session then).
+        """
         super().__init__(max_rate_limit)
         self._limiter = limiter
+        self._on_start = on_start
+
+    @override
+    def start(self, poll_period: float = 20.0, expire_after: float = 10.0) -> None:
+        """Start hikari's bucket bookkeeping, then call ``on_start``."""
+        super().start(poll_period, expire_after)
+        if self._on_start is not None:
+            self._on_start()
 
     @override
     def acquire_bucket(
