@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 import orjson
 
+from shoal_sim.benchmarks.processes import die_with_parent
 from shoal_sim.discord import events
 from shoal_sim.discord.server import Simulator
 from shoal_sim.discord.settings import SimSettings
@@ -91,7 +92,10 @@ async def _start_consumers(
             args.append("--no-compress")
         processes.append(
             await asyncio.create_subprocess_exec(
-                *args, stdout=subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+                *args,
+                preexec_fn=die_with_parent,
+                stdout=subprocess.PIPE,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         )
     for process in processes:

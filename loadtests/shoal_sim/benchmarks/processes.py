@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import dataclasses
 import os
 import pathlib
@@ -36,6 +37,7 @@ __all__ = [
     "WorkerProcess",
     "WorkerSpec",
     "cpu_seconds",
+    "die_with_parent",
     "free_port",
     "rss_bytes",
     "running_fleet",
@@ -49,6 +51,15 @@ _POLL_S: Final = 0.02  # readiness probes: short, so boot times are measured to 
 _STOP_GRACE_S: Final = 20.0
 #: hikari's intents: GUILDS | GUILD_MESSAGES, what the benchmarks' events need.
 MESSAGE_INTENTS: Final = (1 << 0) | (1 << 9)
+
+
+_PR_SET_PDEATHSIG: Final = 1  # from <linux/prctl.h>
+_libc: Final = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent() -> None:
+    """Run in a child before exec: SIGKILL it when the benchmark dies (no orphan left)."""
+    _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -117,6 +128,7 @@ class RedisProcess:
             *("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
             *("--dir", str(workdir)),
             stdout=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + _START_TIMEOUT_S
@@ -171,6 +183,7 @@ class SimProcess:
                 *(sys.executable, "-m", "shoal", "sim", "discord", "--port", "0"),
                 *("--url-file", str(url_file), "--log-level", "WARNING", *options),
                 stdout=subprocess.DEVNULL,
+                preexec_fn=die_with_parent,
                 stderr=log,
             )
         deadline = time.monotonic() + _START_TIMEOUT_S
@@ -258,6 +271,7 @@ class WorkerProcess:
                 *(sys.executable, "-m", "shoal", "worker"),
                 env={**os.environ, **env},
                 stdout=log,
+                preexec_fn=die_with_parent,
                 stderr=log,
             )
         return cls(process, port, http)
@@ -318,6 +332,7 @@ class HikariBotProcess:
             *("--shards", ",".join(map(str, range(shard_count))), "--listen"),
             *(() if not is_cached else ("--cache",)),
             stdout=subprocess.PIPE,
+            preexec_fn=die_with_parent,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert process.stdout is not None  # noqa: S101 - PIPE above
