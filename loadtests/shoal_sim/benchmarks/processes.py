@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping, Sequence
 
 __all__ = [
+    "CACHED_HIKARI",
+    "UNCACHED_HIKARI",
+    "WORKER",
     "Fleet",
     "HikariBotProcess",
     "SimProcess",
@@ -41,6 +44,7 @@ __all__ = [
     "free_port",
     "rss_bytes",
     "running_fleet",
+    "start_consumer",
     "wait_cpu_settled",
 ]
 
@@ -397,3 +401,32 @@ async def running_fleet(logs: pathlib.Path | None = None) -> AsyncIterator[Fleet
                         await child.stop()
         finally:
             await redis.stop()
+
+
+#: The consumers the CPU and memory benchmarks compare, by their printed names.
+WORKER: Final = "shoal worker"
+CACHED_HIKARI: Final = "hikari, default cache"
+UNCACHED_HIKARI: Final = "hikari, cache off"
+
+
+async def start_consumer(
+    fleet: Fleet, consumer: str, *, rest_url: str, token: str, shards: int, bot_name: str
+) -> WorkerProcess | HikariBotProcess:
+    """Start one consumer of all ``shards`` (a Shoal worker or plain hikari) and wait for it."""
+    if consumer == WORKER:
+        spec = WorkerSpec(
+            token=token,
+            rest_url=rest_url,
+            redis_url=fleet.redis.url,
+            total_shards=shards,
+            shards_per_pod=shards,
+            identify_window_s=0.05,
+            intents=MESSAGE_INTENTS,
+            bot_name=bot_name,
+        )
+        worker = await fleet.worker(spec, 0)
+        await worker.ready()
+        return worker
+    return await HikariBotProcess.start(
+        rest_url, token, shards, is_cached=consumer == CACHED_HIKARI
+    )

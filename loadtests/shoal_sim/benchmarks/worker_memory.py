@@ -22,12 +22,12 @@ import sys
 from typing import TYPE_CHECKING, Final
 
 from shoal_sim.benchmarks.processes import (
-    MESSAGE_INTENTS,
-    HikariBotProcess,
-    WorkerProcess,
-    WorkerSpec,
+    CACHED_HIKARI,
+    UNCACHED_HIKARI,
+    WORKER,
     rss_bytes,
     running_fleet,
+    start_consumer,
     wait_cpu_settled,
 )
 from shoal_sim.discord.server import Simulator
@@ -38,9 +38,9 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-_WORKER: Final = "shoal worker"
-_CACHED: Final = "hikari, default cache"
-_UNCACHED: Final = "hikari, cache off"
+_WORKER: Final = WORKER
+_CACHED: Final = CACHED_HIKARI
+_UNCACHED: Final = UNCACHED_HIKARI
 _MB: Final = 1_000_000
 
 
@@ -72,24 +72,14 @@ async def _rss_after_ready(
     await sim.start()
     try:
         token = next(iter(sim.world.applications.values())).token
-        if consumer == _WORKER:
-            spec = WorkerSpec(
-                token=token,
-                rest_url=sim.rest_url,
-                redis_url=fleet.redis.url,
-                total_shards=args.shards,
-                shards_per_pod=args.shards,
-                identify_window_s=0.05,
-                intents=MESSAGE_INTENTS,
-                bot_name=f"memory-{len(fleet.children)}",
-            )
-            worker = await fleet.worker(spec, 0)
-            await worker.ready()
-            process: WorkerProcess | HikariBotProcess = worker
-        else:
-            process = await HikariBotProcess.start(
-                sim.rest_url, token, args.shards, is_cached=consumer == _CACHED
-            )
+        process = await start_consumer(
+            fleet,
+            consumer,
+            rest_url=sim.rest_url,
+            token=token,
+            shards=args.shards,
+            bot_name=f"memory-{len(fleet.children)}",
+        )
         # Every GUILD_CREATE sent (polling: a benchmark, not a server).
         while sum(c.backlog for c in sim.gateway.connections):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
