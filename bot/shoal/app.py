@@ -28,6 +28,7 @@ from shoal.observability.health import HealthServer
 from shoal.observability.logging import configure_logging
 from shoal.observability.metrics import Metrics
 from shoal.observability.status_report import ShardRow, render_status
+from shoal.planning.generations import active_generation_of
 from shoal.storage.errors import StorageUnavailableError
 from shoal.storage.migrating import migrate
 from shoal.storage.redis_client import close_redis, create_redis
@@ -181,5 +182,8 @@ async def run_status(settings: RedisSettings, *, now: float) -> tuple[int, str]:
         )
         for e in entries
     ]
-    active = None if raw_active is None else int(raw_active)
+    try:
+        active = active_generation_of(raw_active)  # the workers' own rule (absent: 0)
+    except ValueError as error:
+        return EXIT_FAILED, f"{keys.active_generation()}: {error}\n"
     return 0, render_status(rows, active_generation=active)

@@ -64,3 +64,18 @@ async def test_status_names_the_variable_when_redis_cannot_be_reached() -> None:
     code, _, err = await _status("redis://127.0.0.1:1/0", "nowhere")
     assert code == 1
     assert "SHOAL_REDIS_URL" in err
+
+
+async def test_status_names_the_key_when_the_active_generation_is_garbage(
+    redis_client: redis_asyncio.Redis, redis_url: str
+) -> None:
+    namespace = f"status-{uuid.uuid4().hex[:8]}"
+    keys = RedisKeys(namespace)
+    await redis_client.set(keys.active_generation(), "one")
+    try:
+        code, _, err = await _status(redis_url, namespace)
+    finally:
+        await redis_client.delete(keys.active_generation())
+    assert code == 1
+    assert keys.active_generation() in err
+    assert "non-negative integer" in err
