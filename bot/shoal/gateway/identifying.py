@@ -5,12 +5,14 @@ answers a second one with op 9. hikari paces identifies per process only, so eve
 worker of a bot asks this gate before each IDENTIFY (the first one and every
 re-identify after op 9).
 
-Redis state per bucket: a lock (``SET NX PX window``, never deleted early, so the next
-IDENTIFY waits out the window; a crashed holder blocks the bucket for at most one
-window), a queue of waiting shards scored by shard id (lowest first), and each waiter's
-heartbeat deadline (a waiter that died is dropped once its deadline passes). One Lua
-script does a poll atomically. Timing decisions come from ``shoal.planning.identifying``.
-Does not own what an IDENTIFY is (the shard) or the window's length (configuration).
+Redis state per bucket: a lock (set for one window when a shard gets its turn, restarted
+for a window plus a small margin when its IDENTIFY is sent, never deleted early, so the
+next IDENTIFY waits out the window; a crashed holder blocks the bucket for at most one
+window and the margin), a queue of waiting shards scored by shard id (lowest first),
+and each waiter's heartbeat deadline (a waiter that died is dropped once its deadline
+passes). One Lua script does a poll atomically. Timing decisions come from
+``shoal.planning.identifying``. Does not own what an IDENTIFY is (the shard) or the
+window's length (configuration).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import logging
 import uuid
 from typing import TYPE_CHECKING, Final, Protocol
 
-from shoal.planning.identifying import retry_delay_s, waiter_ttl_ms
+from shoal.planning.identifying import retry_delay_s, send_margin_s, waiter_ttl_ms
 from shoal.planning.shards import bucket_of
 
 if TYPE_CHECKING:
@@ -58,7 +60,7 @@ redis.call('ZREM', queue, member)
 redis.call('ZREM', waiters, member)
 return {1, window_ms}
 """
-# KEYS: lock. ARGV: member, window ms. Restarts the window if this member still holds it.
+# KEYS: lock. ARGV: member, held ms. Restarts the window if this member still holds it.
 _RESTART_WINDOW: Final = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -73,11 +75,13 @@ class IdentifyGate(Protocol):
     async def wait_turn(self, shard_id: int) -> None:
         """Return when ``shard_id`` may send its IDENTIFY now."""
 
-    async def identified(self, shard_id: int) -> None:
-        """Say that ``shard_id``'s IDENTIFY was answered (or failed) just now.
+    async def identifying(self, shard_id: int) -> None:
+        """Return when ``shard_id`` may send its IDENTIFY on the connection it opened.
 
-        The bucket's window then runs from now, so a slow connection between
-        :meth:`wait_turn` and the IDENTIFY cannot let the next shard in too early.
+        Called right before the IDENTIFY goes out: the bucket's window then runs from
+        the send (plus a margin for Discord's receipt), so neither a slow connection
+        between :meth:`wait_turn` and the IDENTIFY nor a slow READY lets the next shard
+        in early or holds it back. If the turn lapsed meanwhile, waits for a new one.
         """
 
 
@@ -96,6 +100,7 @@ class RedisIdentifyGate:
         self._max_concurrency = max_concurrency
         self._window_s = window_s
         self._window_ms = max(1, round(window_s * 1000))
+        self._held_ms = self._window_ms + round(send_margin_s(window_s) * 1000)
         self._waiter_ttl_ms = waiter_ttl_ms(window_s)
         # Unique per gate: two generations may queue the same shard id in one bucket.
         self._instance = uuid.uuid4().hex
@@ -146,16 +151,15 @@ class RedisIdentifyGate:
         except Exception:  # noqa: BLE001 - leaving is best effort: the heartbeat lapses anyway
             _LOG.warning("could not leave the identify queue", exc_info=True)
 
-    async def identified(self, shard_id: int) -> None:
-        """Restart the bucket's window from now if this gate still holds it."""
+    async def identifying(self, shard_id: int) -> None:
+        """Restart the bucket's window from now; wait for a new turn if this one lapsed."""
         lock = self._keys.identify_bucket(bucket_of(shard_id, self._max_concurrency))
-        is_held = await self._restart_window(
-            keys=[lock], args=[self._member(shard_id), self._window_ms]
-        )
-        if not is_held:
-            # The window ran out before the IDENTIFY was answered: another shard may have
-            # identified within the window (Discord answers op 9; the shard re-identifies).
+        args: list[str | int] = [self._member(shard_id), self._held_ms]
+        while not await self._restart_window(keys=[lock], args=args):
+            # The turn ran out while the connection opened (slower than a window):
+            # another shard may be identifying now, so queue again rather than risk op 9.
             _LOG.warning(
-                "identify window lapsed before the IDENTIFY was answered",
+                "identify turn lapsed before the IDENTIFY was sent; waiting for a new turn",
                 extra={"shard_id": shard_id},
             )
+            await self.wait_turn(shard_id)

@@ -7,6 +7,8 @@ seams of hikari 2.7 (each covered by ``tests/integration/gateway``):
   override awaits the :class:`~shoal.gateway.identifying.IdentifyGate` first, which
   gates the first IDENTIFY and every re-identify after op 9 ``d:false`` (hikari clears
   ``_seq`` then). It runs inside hikari's keep-alive task, which it remembers.
+- ``_send_json()`` sends every payload: for an IDENTIFY (op 2) the override first tells
+  the gate, so the bucket's window runs from the send rather than from READY.
 - ``_session_id``, ``_seq`` and ``_resume_gateway_url`` hold the session: restored
   before the first connect so a restarted worker RESUMEs, read to persist it.
 - ``_ws.send_close(code=...)`` sends the close frame once (later calls are no-ops):
@@ -42,7 +44,7 @@ if TYPE_CHECKING:
 
     from hikari.api import EventFactory, EventManager
     from hikari.impl import HTTPSettings, ProxySettings
-    from hikari.internal.data_binding import JSONDecoder, JSONEncoder
+    from hikari.internal.data_binding import JSONDecoder, JSONEncoder, JSONObject
 
     from shoal.gateway.identifying import IdentifyGate
 
@@ -51,6 +53,8 @@ __all__ = ["RESUMABLE_CLOSE_CODE", "CoordinatedShard", "ShardSnapshot"]
 #: Any close code but 1000/1001 leaves the session resumable; hikari's own resumable
 #: close uses 3000 too.
 RESUMABLE_CLOSE_CODE: Final = 3_000
+#: The gateway opcode of IDENTIFY.
+_IDENTIFY_OP: Final = 2
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -221,10 +225,15 @@ class CoordinatedShard(hikari.impl.GatewayShardImpl):
     async def _identify(self) -> tuple[asyncio.Task[None], ...]:
         await self._gate.wait_turn(self.id)
         self._identifies += 1
-        try:
-            return await super()._connect()
-        finally:
-            await self._gate.identified(self.id)
+        return await super()._connect()
+
+    @override
+    async def _send_json(self, data: JSONObject, *, priority: bool = False) -> None:
+        if data.get("op") == _IDENTIFY_OP:
+            # The bucket's window runs from the send, not from READY (which takes longer
+            # the more guilds a shard has): see RedisIdentifyGate.identifying.
+            await self._gate.identifying(self.id)
+        await super()._send_json(data, priority=priority)
 
     def _count_close(self, task: asyncio.Task[None]) -> None:
         # A lifetime task ends with Discord's close code when Discord closes the connection.

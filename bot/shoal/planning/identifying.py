@@ -16,6 +16,7 @@ __all__ = [
     "cold_boot_bound_s",
     "max_poll_s",
     "retry_delay_s",
+    "send_margin_s",
     "waiter_ttl_ms",
 ]
 
@@ -29,10 +30,25 @@ _MAX_POLL_S: Final = 1.0
 _HEAD_PENDING_POLL_S: Final = 0.02
 #: Redis rounds PTTL down to the millisecond: sleep one more so the lock has surely gone.
 _EXPIRY_SLACK_S: Final = 0.001
+#: Share of the window added after an IDENTIFY is sent, and its ceiling (see
+#: :func:`send_margin_s`).
+_SEND_MARGIN_FRACTION: Final = 0.05
+_MAX_SEND_MARGIN_S: Final = 0.25
 #: A waiter misses this many polls in a row before it counts as dead.
 _MISSED_POLLS: Final = 3
 #: Headroom over the missed polls for a slow Redis round trip or a busy event loop.
 _WAITER_TTL_SLACK_MS: Final = 500
+
+
+def send_margin_s(window_s: float) -> float:
+    """Return how much longer than ``window_s`` a bucket stays shut after an IDENTIFY is sent.
+
+    Discord times the window from the IDENTIFY it receives; two IDENTIFYs sent one window
+    apart can arrive closer together when the first spent longer in transit (a busy
+    event loop, a congested link). The margin (5% of the window, at most 250 ms) absorbs
+    that jitter and costs at most 5% of the cold-boot bound.
+    """
+    return min(window_s * _SEND_MARGIN_FRACTION, _MAX_SEND_MARGIN_S)
 
 
 def max_poll_s(window_s: float) -> float:

@@ -18,7 +18,6 @@ from aiohttp import web
 from shoal_sim.discord import events, payloads
 from shoal_sim.discord.entities import Message
 from shoal_sim.discord.loadgen import LoadGenerator, LoadSpec
-from shoal_sim.discord.snowflakes import shard_for
 from shoal_sim.discord.world import generated_channel_id, generated_member_id
 
 if TYPE_CHECKING:
@@ -179,13 +178,14 @@ class _Control:
     async def list_guilds(self, request: web.Request) -> web.Response:
         app = self._sim_of(dict(request.query))
         query = request.query
-        guild_ids = sorted(app.guild_ids)
         if "shard_count" in query:
             count = _int(dict(query), "shard_count")
             shard_id = _int(dict(query), "shard_id", 0)
             if count < 1 or not 0 <= shard_id < count:
                 return _error("shard_count must be at least 1 and 0 <= shard_id < shard_count")
-            guild_ids = [g for g in guild_ids if shard_for(g, count) == shard_id]
+            guild_ids = sorted(self.sim.world.guild_ids_on_shard(app, shard_id, count))
+        else:
+            guild_ids = sorted(app.guild_ids)
         return _json({"count": len(guild_ids), "ids": [str(g) for g in guild_ids]})
 
     async def add_guilds(self, request: web.Request) -> web.Response:

@@ -30,12 +30,16 @@ from shoal_sim.discord.snowflakes import (
     SnowflakeFactory,
     bot_id_from_token,
     make_token,
+    shard_for,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Collection, Iterator
 
     from shoal_sim.discord.settings import SimSettings
+
+#: Shard counts whose guild index is kept (two generations of a few bots at once).
+_MAX_SHARD_INDEXES: Final = 8
 
 __all__ = ["World", "generated_channel_id", "generated_member_id"]
 
@@ -87,6 +91,9 @@ class World:
         self._apps_by_token: dict[str, Application] = {}
         self.guilds: dict[int, Guild] = {}
         self._guilds_by_stamp: dict[int, Guild] = {}
+        self._shard_index: dict[tuple[int, int], dict[int, dict[int, None]]] = {}
+        """Per (application, shard count): each shard's guild ids, built on first use and
+        kept current, so an IDENTIFY costs its shard's guilds rather than the whole bot's."""
         self._users: dict[int, User] = {}
         self._channels: dict[int, Channel] = {}
         self.messages: dict[int, collections.OrderedDict[int, Message]] = {}
@@ -166,6 +173,9 @@ class World:
         self.guilds[guild_id] = guild
         self._guilds_by_stamp[guild_id >> 22] = guild
         app.guild_ids.add(guild_id)
+        for (app_id, count), shards in self._shard_index.items():
+            if app_id == app.id:
+                shards.setdefault(shard_for(guild_id, count), {})[guild_id] = None
         return guild
 
     def remove_guild(self, guild_id: int) -> Guild | None:
@@ -177,6 +187,9 @@ class World:
         app = self.applications.get(guild.application_id)
         if app is not None:
             app.guild_ids.discard(guild_id)
+            for (app_id, count), shards in self._shard_index.items():
+                if app_id == app.id:
+                    shards.get(shard_for(guild_id, count), {}).pop(guild_id, None)
         if guild.channels:
             for channel_id in guild.channels:
                 self._channels.pop(channel_id, None)
@@ -194,6 +207,23 @@ class World:
             guild = self.guilds.get(guild_id)
             if guild is not None:
                 yield guild
+
+    def guild_ids_on_shard(
+        self, app: Application, shard_id: int, shard_count: int
+    ) -> Collection[int]:
+        """Return the ids of ``app``'s guilds that shard ``shard_id`` of ``shard_count`` owns.
+
+        Read-only view; valid until the bot joins or leaves a guild.
+        """
+        shards = self._shard_index.get((app.id, shard_count))
+        if shards is None:
+            shards = {}
+            for guild_id in app.guild_ids:
+                shards.setdefault(shard_for(guild_id, shard_count), {})[guild_id] = None
+            if len(self._shard_index) >= _MAX_SHARD_INDEXES:  # a reshard: drop the oldest
+                del self._shard_index[next(iter(self._shard_index))]
+            self._shard_index[app.id, shard_count] = shards
+        return shards.get(shard_id, {}).keys()
 
     def contents(
         self, guild: Guild

@@ -60,8 +60,8 @@ class _RecordingGate:
                 raise
         await self._gate.wait_turn(shard_id)
 
-    async def identified(self, shard_id: int) -> None:
-        await self._gate.identified(shard_id)
+    async def identifying(self, shard_id: int) -> None:
+        await self._gate.identifying(shard_id)
 
 
 class _Harness:

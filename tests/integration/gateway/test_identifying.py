@@ -16,7 +16,7 @@ import pytest
 from redis.asyncio import Redis
 
 from shoal.gateway.identifying import RedisIdentifyGate
-from shoal.planning.identifying import waiter_ttl_ms
+from shoal.planning.identifying import send_margin_s, waiter_ttl_ms
 from tests.integration.gateway.polling import until_true
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ async def _identify(
 ) -> None:
     await gate.wait_turn(shard_id)
     grants.append((time.monotonic(), shard_id))
-    await gate.identified(shard_id)
+    await gate.identifying(shard_id)
 
 
 async def _identify_all(
@@ -151,15 +151,32 @@ async def test_gate_leaves_the_queue_when_the_wait_is_cancelled(
     assert await redis.zcard(bot_keys.identify_waiters(0)) == 0
 
 
-async def test_gate_restarts_the_window_when_the_identify_is_answered(
+async def test_gate_restarts_the_window_with_a_margin_when_the_identify_is_sent(
     clients: list[Redis], bot_keys: RedisKeys
 ) -> None:
     redis = clients[0]
-    (gate, other) = _gates(clients, bot_keys, max_concurrency=1)
+    (gate, _) = _gates(clients, bot_keys, max_concurrency=1)
     await gate.wait_turn(0)
-    await asyncio.sleep(_WINDOW_S / 2)  # a slow connection between the turn and READY
-    await gate.identified(0)
+    await asyncio.sleep(_WINDOW_S / 2)  # a slow connection between the turn and the send
+    await gate.identifying(0)
     remaining_ms = await redis.pttl(bot_keys.identify_bucket(0))
-    assert remaining_ms > _WINDOW_S * 1000 * 0.8
-    await other.identified(0)  # another gate's shard 0 does not hold it: no effect
-    assert await redis.pttl(bot_keys.identify_bucket(0)) <= remaining_ms
+    assert remaining_ms > _WINDOW_S * 1000  # a whole window from the send, and the margin
+    assert remaining_ms < (_WINDOW_S + send_margin_s(_WINDOW_S)) * 1000 + 1  # whole ms
+
+
+async def test_gate_waits_for_a_new_turn_when_the_turn_lapsed_before_the_send(
+    clients: list[Redis], bot_keys: RedisKeys
+) -> None:
+    redis = clients[0]
+    (gate, other) = _gates(clients, bot_keys, max_concurrency=2)
+    await gate.wait_turn(0)
+    await asyncio.sleep(_WINDOW_S + _SLACK_S)  # the connection took longer than a window
+    await other.wait_turn(2)  # same bucket: the lapsed turn went to another shard
+    await other.identifying(2)
+    started = time.monotonic()
+    async with asyncio.timeout(5):
+        await gate.identifying(0)
+    waited_s = time.monotonic() - started
+    assert waited_s >= _WINDOW_S - _SLACK_S  # never inside the other shard's window
+    # Its IDENTIFY's window runs from now: the bucket is shut again for a whole window.
+    assert await redis.pttl(bot_keys.identify_bucket(0)) > _WINDOW_S * 1000 * 0.8

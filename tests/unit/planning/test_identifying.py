@@ -8,6 +8,7 @@ from shoal.planning.identifying import (
     cold_boot_bound_s,
     max_poll_s,
     retry_delay_s,
+    send_margin_s,
     waiter_ttl_ms,
 )
 
@@ -62,3 +63,12 @@ def test_cold_boot_bound_s_counts_whole_windows_when_shards_fill_buckets_unevenl
 def test_cold_boot_bound_s_raises_when_max_concurrency_is_below_one() -> None:
     with pytest.raises(ValueError, match="max_concurrency"):
         cold_boot_bound_s(4, 0, 5.0)
+
+
+@pytest.mark.parametrize(
+    ("window_s", "expected_s"), [(0.2, 0.01), (1.0, 0.05), (5.0, 0.25), (60.0, 0.25)]
+)
+def test_send_margin_s_is_five_percent_of_the_window_capped_at_250_ms_when_windows_differ(
+    window_s: float, expected_s: float
+) -> None:
+    assert send_margin_s(window_s) == pytest.approx(expected_s)

@@ -8,7 +8,7 @@ import pytest
 
 from shoal_sim.discord.entities import Channel, ChannelType, Guild, Message
 from shoal_sim.discord.settings import DEFAULT_TOKEN, SimSettings
-from shoal_sim.discord.snowflakes import bot_id_from_token, make_token
+from shoal_sim.discord.snowflakes import bot_id_from_token, make_token, shard_for
 from shoal_sim.discord.world import World, generated_channel_id, generated_member_id
 
 #: The world's caps, as documented on World.add_message.
@@ -281,3 +281,35 @@ def test_world_refills_session_starts_when_the_period_has_passed() -> None:
     world.refresh_session_starts(app, now)
     assert app.session_start_remaining == 10
     assert app.session_start_reset_at == now + 100.0
+
+
+def _by_scan(world: World, shard_id: int, shard_count: int) -> set[int]:
+    app = next(iter(world.applications.values()))
+    return {g for g in app.guild_ids if shard_for(g, shard_count) == shard_id}
+
+
+def test_guild_ids_on_shard_matches_a_scan_when_guilds_join_and_leave() -> None:
+    world = _world(guilds=200)
+    app = next(iter(world.applications.values()))
+    for count in (1, 3, 8):
+        assert {g for s in range(count) for g in world.guild_ids_on_shard(app, s, count)} == set(
+            app.guild_ids
+        )
+    joined = [world.add_guild(app).id for _ in range(30)]
+    for guild_id in joined[:10] + sorted(app.guild_ids)[:10]:
+        world.remove_guild(guild_id)
+    for count in (3, 8, 5):  # 3 and 8 were indexed before the changes, 5 after
+        for shard_id in range(count):
+            assert set(world.guild_ids_on_shard(app, shard_id, count)) == _by_scan(
+                world, shard_id, count
+            )
+
+
+def test_guild_ids_on_shard_stays_right_when_old_indexes_are_dropped() -> None:
+    world = _world(guilds=50)
+    app = next(iter(world.applications.values()))
+    for count in range(1, 21):  # more shard counts than the world keeps indexes for
+        world.guild_ids_on_shard(app, 0, count)
+    world.add_guild(app)
+    for count in (1, 20):
+        assert set(world.guild_ids_on_shard(app, 0, count)) == _by_scan(world, 0, count)

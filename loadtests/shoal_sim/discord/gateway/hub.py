@@ -26,7 +26,7 @@ from shoal_sim.discord.gateway.sessions import Session, SessionIndex
 from shoal_sim.discord.snowflakes import shard_for
 
 if TYPE_CHECKING:
-    from shoal_sim.discord.entities import Application, Guild, User
+    from shoal_sim.discord.entities import Application, User
     from shoal_sim.discord.gateway.connection import Connection
     from shoal_sim.discord.settings import SimSettings
     from shoal_sim.discord.stats import SimStats
@@ -179,7 +179,7 @@ class Gateway:
     def _guild_count(self, app: Application, shard_id: int, shard_count: int) -> int:
         if shard_count < 1:
             return 0
-        return sum(1 for g in app.guild_ids if shard_for(g, shard_count) == shard_id)
+        return len(self.world.guild_ids_on_shard(app, shard_id, shard_count))
 
     def _refuse(self, connection: Connection, outcome: identifying.IdentifyOutcome) -> None:
         if outcome.verdict is Verdict.INVALID_SESSION:
@@ -207,16 +207,12 @@ class Gateway:
     def _send_ready(self, app: Application, session: Session) -> None:
         bot_user = self.world.user(app.bot_user_id)
         assert bot_user is not None  # noqa: S101 - every application has its bot user
-        guilds = [
-            g
-            for g in self.world.guilds_of(app)
-            if shard_for(g.id, session.shard_count) == session.shard_id
-        ]
+        guild_ids = list(self.world.guild_ids_on_shard(app, session.shard_id, session.shard_count))
         ready = {
             "v": 10,
             "user": payloads.user_json(bot_user)
             | {"mfa_enabled": False, "verified": True, "email": None, "bot": True},
-            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
+            "guilds": [{"id": str(g), "unavailable": True} for g in guild_ids],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.ws_url.replace("/gateway", "/gateway-resume"),
@@ -233,7 +229,7 @@ class Gateway:
         }
         self._emit(session, _READY, orjson.dumps(ready))
         if session.intents & intent_bits.GUILDS:
-            first, rest = guilds[:_GUILD_CREATE_BATCH], guilds[_GUILD_CREATE_BATCH:]
+            first, rest = guild_ids[:_GUILD_CREATE_BATCH], guild_ids[_GUILD_CREATE_BATCH:]
             self._send_guild_creates(session, first, bot_user)
             if rest:
                 # Discord streams GUILD_CREATEs after READY; building thousands at once
@@ -242,21 +238,23 @@ class Gateway:
                 self._streams.add(task)
                 task.add_done_callback(self._streams.discard)
 
-    def _send_guild_creates(self, session: Session, guilds: list[Guild], bot_user: User) -> None:
-        for guild in guilds:
+    def _send_guild_creates(self, session: Session, guild_ids: list[int], bot_user: User) -> None:
+        for guild_id in guild_ids:
             if not session.is_live:
                 return
-            if self.world.guild(guild.id) is None:
+            guild = self.world.guild(guild_id)
+            if guild is None:
                 continue  # the bot left it meanwhile
             body = payloads.guild_create_json(guild, self.world, bot_user=bot_user)
             self._emit(session, _GUILD_CREATE, orjson.dumps(body))
 
     async def _stream_guild_creates(
-        self, session: Session, guilds: list[Guild], bot_user: User
+        self, session: Session, guild_ids: list[int], bot_user: User
     ) -> None:
-        for start in range(0, len(guilds), _GUILD_CREATE_BATCH):
+        for start in range(0, len(guild_ids), _GUILD_CREATE_BATCH):
             await asyncio.sleep(0)
-            self._send_guild_creates(session, guilds[start : start + _GUILD_CREATE_BATCH], bot_user)
+            batch = guild_ids[start : start + _GUILD_CREATE_BATCH]
+            self._send_guild_creates(session, batch, bot_user)
 
     def resume(self, connection: Connection, data: Any) -> None:  # noqa: ANN401 - raw JSON
         """Answer a RESUME: replay what was missed then RESUMED, or op 9 / a close."""
