@@ -1,0 +1,1 @@
+"""Tests of the operator: the DiscordBot CRD and its spec parser."""
