@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 pytest_plugins = [
+    "tests.e2e.kube.fixtures",
     "tests.fixtures.postgres_server",
     "tests.fixtures.redis_server",
 ]
