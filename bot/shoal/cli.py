@@ -38,13 +38,14 @@ commands:
   migrate           apply pending database migrations (SHOAL_POSTGRES_DSN)
   sync-commands     register every feature's commands with Discord (SHOAL_TOKEN)
   status            show the shard registry: shards, states, guilds per generation
+  operator          run the Kubernetes operator (settings from SHOAL_OPERATOR_* variables)
   sim discord       run the Discord simulator (REST, gateway, /_sim control API)
 
 Run 'shoal <command> --help' for a command's options.
 """
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per command
     """Run the ``shoal`` command line; returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:2] == ["sim", "discord"]:
@@ -53,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return sim_cli.main(args[2:])
     if args[:2] == ["local", "up"]:
         return _local_up(args[2:])
+    if args[:1] == ["operator"]:
+        return _operator(args[1:])
     if args[:1] in (["worker"], ["migrate"], ["sync-commands"], ["status"]):
         if len(args) > 1:
             sys.stderr.write(f"shoal {args[0]}: takes no arguments; it reads SHOAL_* variables\n")
@@ -63,6 +66,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     sys.stderr.write(_USAGE)
     return 2
+
+
+def _operator(argv: list[str]) -> int:
+    """Run the kopf operator with settings from ``SHOAL_OPERATOR_*`` variables."""
+    if argv:
+        sys.stderr.write(
+            "shoal operator: takes no arguments; it reads SHOAL_OPERATOR_* variables\n"
+        )
+        return 2
+    from shoal_operator.running import run_operator  # noqa: PLC0415 - kopf only on demand
+    from shoal_operator.settings import operator_settings  # noqa: PLC0415
+
+    try:
+        settings = operator_settings(dict(os.environ))
+    except SettingsError as error:
+        sys.stderr.write(f"shoal operator: bad setting {error}\n")
+        return 2
+    return _run_until_signalled(lambda stop: run_operator(settings, stop=stop))
 
 
 def _local_up(argv: list[str]) -> int:

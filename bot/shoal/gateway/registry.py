@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, cast
 
 from shoal.planning.guilds import generation_to_total
 
@@ -29,6 +29,7 @@ __all__ = [
     "REGISTRY_REFRESH_S",
     "RegistryEntry",
     "ShardRegistry",
+    "read_guild_history",
     "read_registry",
     "record_guild_total",
 ]
@@ -155,11 +156,18 @@ async def read_registry(redis: Redis, keys: RedisKeys) -> list[RegistryEntry]:
 
 
 async def record_guild_total(
-    redis: Redis, keys: RedisKeys, *, now: float, keep: int = _HISTORY_SAMPLES
+    redis: Redis,
+    keys: RedisKeys,
+    *,
+    now: float,
+    keep: int = _HISTORY_SAMPLES,
+    min_interval_s: float = 0.0,
 ) -> int | None:
     """Sum the guilds of the counted generation, append ``(now, total)`` to the history.
 
-    Returns the total, or None (nothing recorded) when no shard is registered.
+    A sample is appended only when the newest one is at least ``min_interval_s`` old, so
+    frequent callers (the operator's timer) keep the history's time span. Returns the
+    total, or None (nothing recorded) when no shard is registered.
     """
     entries = await read_registry(redis, keys)
     active_raw = await redis.get(keys.active_generation())
@@ -169,8 +177,24 @@ async def record_guild_total(
         return None
     total = sum(e.guild_count for e in entries if e.generation == generation)
     history = keys.guild_history()
+    if min_interval_s > 0:
+        newest = await redis.zrange(history, -1, -1, withscores=True)
+        if newest and now - float(newest[0][1]) < min_interval_s:
+            return total
     async with redis.pipeline(transaction=True) as pipe:
         pipe.zadd(history, {f"{now}:{total}": now})
         pipe.zremrangebyrank(history, 0, -keep - 1)
         await pipe.execute()
     return total
+
+
+async def read_guild_history(redis: Redis, keys: RedisKeys) -> list[tuple[float, int]]:
+    """Return the recorded ``(unix time, guild total)`` samples, oldest first."""
+    samples: list[tuple[float, int]] = []
+    rows = await redis.zrange(keys.guild_history(), 0, -1, withscores=True)
+    for row in rows:
+        member, score = cast("tuple[bytes | str, float]", row)  # withscores: (member, score)
+        _, _, total = _text(member).rpartition(":")
+        if total.isdigit():
+            samples.append((float(score), int(total)))
+    return samples

@@ -71,6 +71,11 @@ class LocalOptions:
     """Seconds between status refreshes."""
     duration_s: float | None = None
     """Stop by itself after this many seconds (None: run until SIGINT or SIGTERM)."""
+    grow_guilds_per_s: float | None = None
+    """``--grow``: once the fleet is ready, add this many guilds per second through the
+    simulator until a reshard starts, and end the run once it completed (None: no growth)."""
+    reshard_interval_s: float = 5.0
+    """Seconds between steps of the reshard controller (the operator's timer)."""
 
     def __post_init__(self) -> None:
         """Reject options that cannot make a run.
@@ -88,6 +93,7 @@ class LocalOptions:
             ("--identify-window", self.identify_window_s),
             ("--refresh", self.refresh_s),
             ("--duration", self.duration_s),
+            ("--reshard-interval", self.reshard_interval_s),
         )
         _check_at_least(
             ("--members-per-guild", self.members_per_guild, 0), ("--sim-port", self.sim_port, 0)
@@ -104,6 +110,18 @@ class LocalOptions:
             raise ValueError("--worker-command must name a program")
         if not self.commands:
             raise ValueError("--commands must name at least one command")
+        self._check_growth()
+
+    def _check_growth(self) -> None:
+        rate = self.grow_guilds_per_s
+        if rate is None:
+            return
+        if not (math.isfinite(rate) and rate > 0):
+            raise ValueError(f"--grow-rate must be a positive number of guilds, got {rate}")
+        if not self.is_simulated:
+            raise ValueError("--grow adds guilds through the simulator: not with --no-simulator")
+        if self.shards is not None:
+            raise ValueError("--grow needs the planned shard count: a fixed --shards never grows")
 
 
 def _check_at_least(*checks: tuple[str, int | None, int]) -> None:
@@ -197,7 +215,45 @@ def build_local_parser(prog: str = "shoal local up") -> argparse.ArgumentParser:
         metavar="S",
         help="stop after this many seconds (default: at Ctrl-C)",
     )
+    _add_reshard_options(parser.add_argument_group("resharding"))
     return parser
+
+
+def _add_reshard_options(group: argparse._ArgumentGroup) -> None:
+    add = group.add_argument
+    add(
+        "--grow",
+        action="store_true",
+        help=(
+            "demonstrate a reshard: once the fleet is ready, add guilds through the simulator "
+            "(--grow-rate per second) until the operator's planner asks for more shards. "
+            "Nothing is lowered for it: the simulator, like Discord, recommends one shard per "
+            "1,000 guilds, and the planner grows when that recommendation exceeds the shards "
+            "running (20,000 guilds plan 24 shards; past 24,000 Discord recommends 25, so the "
+            "fleet reshards to 28). Growth stops when the reshard starts (more guilds would "
+            "move the plan mid-reshard); the load goes on throughout; the run ends a few "
+            "seconds after the reshard completes and prints the interactions injected, "
+            "answered, unanswered and answered twice. Not with --shards or --no-simulator"
+        ),
+    )
+    add(
+        "--grow-rate",
+        type=float,
+        metavar="GUILDS",
+        default=200.0,
+        help="guilds added per second with --grow (%(default)s)",
+    )
+    add(
+        "--reshard-interval",
+        dest="reshard_interval_s",
+        type=float,
+        metavar="S",
+        default=LocalOptions().reshard_interval_s,
+        help=(
+            "seconds between steps of the reshard controller, which plans the shard count and "
+            "reshards as the operator does (%(default)s)"
+        ),
+    )
 
 
 def _add_discord_options(group: argparse._ArgumentGroup) -> None:
@@ -283,4 +339,6 @@ def local_options(args: argparse.Namespace, environ: Mapping[str, str]) -> Local
         commands=tuple(name.strip() for name in args.commands.split(",") if name.strip()),
         refresh_s=args.refresh_s,
         duration_s=args.duration_s,
+        grow_guilds_per_s=args.grow_rate if args.grow else None,
+        reshard_interval_s=args.reshard_interval_s,
     )

@@ -22,9 +22,11 @@ __all__ = [
     "FleetLayout",
     "FleetTargets",
     "choose_shards_per_worker",
+    "generation_layout",
     "is_load_renewal_due",
     "plan_fleet",
     "worker_environment",
+    "worker_name",
 ]
 
 DEFAULT_SHARDS_PER_WORKER: Final = 4
@@ -128,24 +130,49 @@ def plan_fleet(
         max_concurrency=max_concurrency,
         recommended=recommended_shards,
     )
-    per_worker = shards_per_worker or choose_shards_per_worker(total, max_concurrency)
+    return generation_layout(total, max_concurrency, shards_per_worker=shards_per_worker)
+
+
+def worker_name(generation: int, ordinal: int) -> str:
+    """Return the pod name of worker ``ordinal`` of ``generation``.
+
+    Generation 0 keeps the short ``local-<ordinal>`` of a fleet that never resharded; a
+    later one is ``local-g<generation>-<ordinal>``, as its StatefulSet's pods are apart.
+    """
+    return f"local-{ordinal}" if generation == 0 else f"local-g{generation}-{ordinal}"
+
+
+def generation_layout(
+    total_shards: int, max_concurrency: int, *, shards_per_worker: int | None = None
+) -> FleetLayout:
+    """Return the layout of a generation of ``total_shards`` (as :func:`plan_fleet` spreads it).
+
+    Raises:
+        ValueError: when a number is below 1.
+    """
+    per_worker = shards_per_worker or choose_shards_per_worker(total_shards, max_concurrency)
     return FleetLayout(
-        total_shards=total, shards_per_worker=per_worker, max_concurrency=max_concurrency
+        total_shards=total_shards, shards_per_worker=per_worker, max_concurrency=max_concurrency
     )
 
 
 def worker_environment(
-    layout: FleetLayout, ordinal: int, targets: FleetTargets, *, http_port: int
+    layout: FleetLayout,
+    ordinal: int,
+    targets: FleetTargets,
+    *,
+    http_port: int,
+    generation: int = 0,
 ) -> dict[str, str]:
-    """Return the ``SHOAL_*`` variables worker ``ordinal`` starts with (generation 0)."""
+    """Return the ``SHOAL_*`` variables worker ``ordinal`` of ``generation`` starts with."""
     env = {
         "SHOAL_TOKEN": targets.token,
         "SHOAL_REST_URL": targets.rest_url,
         "SHOAL_TOTAL_SHARDS": str(layout.total_shards),
         "SHOAL_SHARDS_PER_POD": str(layout.shards_per_worker),
         "SHOAL_POD_ORDINAL": str(ordinal),
-        "SHOAL_POD_NAME": f"local-{ordinal}",
-        "SHOAL_GENERATION": "0",
+        "SHOAL_POD_NAME": worker_name(generation, ordinal),
+        "SHOAL_GENERATION": str(generation),
         "SHOAL_REDIS_URL": targets.redis_url,
         "SHOAL_POSTGRES_DSN": targets.postgres_dsn,
         "SHOAL_BOT_NAME": targets.bot_name,

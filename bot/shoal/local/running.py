@@ -2,11 +2,14 @@
 
 The composition root of a local run. In order: throwaway Redis and PostgreSQL (or the ones
 given), migrations, the Discord simulator in its own process (or the real Discord), the
-shard plan from ``GET /gateway/bot`` (the operator's plan), the worker processes, a light
-load from the simulator's generator, and a status refreshed every second. SIGINT or
-SIGTERM stops everything in the reverse order: the load, the workers (SIGTERM: they close
-their shards resumably), the simulator, the servers. The working directory (servers' data,
-every log) is deleted after a clean run and kept, with its path printed, otherwise.
+shard plan from ``GET /gateway/bot`` (the operator's plan), the worker processes, the
+reshard controller (the operator's planner and reshard machine over the workers), a light
+load from the simulator's generator, with ``--grow`` new guilds until the fleet reshards,
+and a status refreshed every second. SIGINT or SIGTERM (or the end of a ``--grow`` run)
+stops everything in the reverse order: the load, the controller, the workers (SIGTERM:
+they close their shards resumably), the simulator, the servers. The working directory
+(servers' data, every log) is deleted after a clean run and kept, with its path printed,
+otherwise.
 
 Owns the order and the exit status. Does not own any decision (:mod:`shoal.local.plans`,
 :mod:`shoal.local.status`) nor how a child process or server is run.
@@ -31,22 +34,34 @@ from redis.asyncio import Redis
 from shoal.local.banner import banner_text
 from shoal.local.discovering import fetch_gateway_bot
 from shoal.local.errors import LocalUpError
+from shoal.local.growing import GuildGrowth
 from shoal.local.options import build_local_parser, local_options
 from shoal.local.plans import FleetTargets, plan_fleet
+from shoal.local.resharding import ReshardController, ReshardSettings
+from shoal.local.reshards import (
+    active_key_generation,
+    expected_shards,
+    interaction_tally,
+    is_growing,
+    tally_line,
+)
 from shoal.local.servers import MissingBinaryError, ServerStartError, start_postgres, start_redis
 from shoal.local.simulating import LoadDriver, LoadRun, SimulatorControl, start_simulator
 from shoal.local.spawning import log_tail
-from shoal.local.status import status_row
+from shoal.local.status import generation_rows, registry_summary, status_row
 from shoal.local.watching import FleetReader, StatusBoard
-from shoal.local.workers import WorkerProcess, start_workers, stop_workers
+from shoal.local.workers import WorkerGenerations, WorkerProcess, start_workers, stop_workers
+from shoal.planning.resharding import ReshardState
 from shoal.storage.redis_keys import RedisKeys
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping, Sequence
 
+    from shoal.gateway.registry import RegistryEntry
     from shoal.local.options import LocalOptions
     from shoal.local.plans import FleetLayout
     from shoal.local.simulating import SimulatorProcess
+    from shoal.local.status import SimSample, StatusRow
 
 __all__ = ["Migrate", "local_up", "run_local_up"]
 
@@ -56,6 +71,8 @@ Migrate: TypeAlias = Callable[[str], Awaitable[None]]
 _LOAD_RUN_S: Final = 60.0  # one load generator run; renewed before it ends
 _HTTP_TIMEOUT_S: Final = 10.0  # control API and GET /gateway/bot; the simulator is local
 _WORKDIR_MODE: Final = 0o711  # as root, the postgres account must reach its subdirectory
+_GROW_SETTLE_S: Final = 5.0  # after the reshard, the load runs on the new generation alone
+_DEADLINE_MARGIN_S: Final = 0.5  # past the interaction deadline, the simulator has counted
 
 
 async def local_up(
@@ -85,11 +102,11 @@ async def local_up(
     run = _LocalRun(options, board, stop, workdir)
     with _stop_on_signals(stop):
         await run.run(migrate)
-    if run.is_clean:
+    if run.is_clean and not run.is_failed:
         shutil.rmtree(workdir, ignore_errors=True)
         return 0
     board.say(f"Logs and data kept in {workdir}")
-    return 0 if run.is_stop_requested else 1
+    return 0 if run.is_stop_requested and not run.is_failed else 1
 
 
 def run_local_up(
@@ -107,6 +124,12 @@ def run_local_up(
     except ValueError as exc:
         parser.error(str(exc))
     return asyncio.run(local_up(options, migrate=migrate))
+
+
+def _shown_generation(state: ReshardState) -> tuple[int, int]:
+    """Return the generation the status leads with (the key's) and its shard count."""
+    generation = active_key_generation(state)
+    return generation, expected_shards(state).get(generation, state.active_shards)
 
 
 def _make_workdir() -> Path:
@@ -132,11 +155,13 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
 class _Fleet:
     """What the status loop watches."""
 
-    layout: FleetLayout
     guilds: int | None
-    workers: Sequence[WorkerProcess]
+    generations: WorkerGenerations
+    controller: ReshardController
     sim: SimulatorProcess | None
+    control: SimulatorControl | None
     load: LoadDriver | None
+    growth: GuildGrowth | None
 
 
 class _LocalRun:
@@ -151,7 +176,12 @@ class _LocalRun:
         self.workdir = workdir
         self.is_clean = True
         """False once something failed or exited on its own: the logs are then kept."""
+        self.is_failed = False
+        """True when a ``--grow`` run left an interaction unanswered or answered twice."""
         self._reported: set[str] = set()
+        self._is_growing = False
+        self._has_been_ready = False
+        self._reshard_done_at_s: float | None = None
 
     @property
     def is_stop_requested(self) -> bool:
@@ -194,7 +224,14 @@ class _LocalRun:
             identify_window_s=None if sim is None else self.options.identify_window_s,
         )
         workers = await start_workers(layout, targets, self.options.worker_command, self.workdir)
-        stack.push_async_callback(self._stop_workers, workers)
+        generations = WorkerGenerations(
+            targets,
+            self.options.worker_command,
+            self.workdir,
+            shards_per_worker=self.options.shards_per_worker,
+        )
+        generations.adopt(0, layout, workers)
+        stack.push_async_callback(self._stop_workers, generations)
         load = self._load(control)
         self.board.say(
             banner_text(
@@ -209,13 +246,25 @@ class _LocalRun:
         )
         redis_client = Redis.from_url(redis_url, decode_responses=True)
         stack.push_async_callback(redis_client.aclose)
-        reader = FleetReader(
-            control=control,
+        keys = RedisKeys(self.options.bot_name)
+        controller = ReshardController(
+            generations=generations,
             redis_client=redis_client,
-            keys=RedisKeys(self.options.bot_name),
-            shard_count=layout.total_shards,
+            keys=keys,
+            http=http,
+            rest_url=rest_url,
+            token=token,
+            state=ReshardState(active_shards=layout.total_shards),
+            settings=ReshardSettings(
+                interval_s=self.options.reshard_interval_s, fixed_shards=self.options.shards
+            ),
+            say=self.board.say,
         )
-        fleet = _Fleet(layout, guilds, workers, sim, load)
+        controller.start()
+        stack.push_async_callback(self._close_controller, controller)
+        reader = FleetReader(control=control, redis_client=redis_client, keys=keys)
+        growth = self._growth(control)
+        fleet = _Fleet(guilds, generations, controller, sim, control, load, growth)
         await self._watch(reader, fleet)
 
     async def _migrate(self, migrate: Migrate, postgres_dsn: str) -> None:
@@ -286,19 +335,17 @@ class _LocalRun:
         previous = None
         while not self._is_over(loop.time() - started_s):
             now_s = loop.time()
-            self._check_children(fleet.workers, fleet.sim)
-            if fleet.load is not None:
+            fleet.controller.raise_if_failed()
+            self._check_children(fleet.generations.all_workers(), fleet.sim)
+            _, shards = _shown_generation(fleet.controller.state)
+            current = await reader.read_simulator(now_s, shard_count=shards)
+            await self._grow(fleet, current, now_s)
+            # A --grow run counts every interaction: its load starts with a ready fleet
+            # (before, an interaction to a guild no session covers is never delivered).
+            if fleet.load is not None and (fleet.growth is None or self._has_been_ready):
                 await fleet.load.keep_running(now_s)
-            current = await reader.read_simulator(now_s)
-            row = status_row(
-                uptime_s=now_s - started_s,
-                shards_total=fleet.layout.total_shards,
-                workers=(sum(w.is_running for w in fleet.workers), len(fleet.workers)),
-                guilds=fleet.guilds,
-                previous=previous,
-                current=current,
-                registry=await reader.read_registry(),
-            )
+            entries = await reader.read_registry()
+            row = self._row(fleet, now_s - started_s, (previous, current), entries)
             self.board.show(row, now_s)
             previous = current or previous
             with contextlib.suppress(TimeoutError):
@@ -308,6 +355,90 @@ class _LocalRun:
         if fleet.load is not None:
             self.board.say("Stopping the load...")
             await fleet.load.stop()
+        if fleet.growth is not None and fleet.control is not None:
+            await self._report_interactions(fleet.control)
+
+    def _row(
+        self,
+        fleet: _Fleet,
+        uptime_s: float,
+        samples: tuple[SimSample | None, SimSample | None],
+        entries: Sequence[RegistryEntry] | None,
+    ) -> StatusRow:
+        state = fleet.controller.state
+        shown, shards = _shown_generation(state)
+        generations = fleet.generations
+        listed: list[tuple[int, int, tuple[int, int]]] = []
+        for generation in generations.generations:
+            layout = generations.layout_of(generation)
+            workers = generations.workers_of(generation)
+            if layout is not None:
+                running = sum(w.is_running for w in workers)
+                listed.append((generation, layout.total_shards, (running, len(workers))))
+        all_workers = generations.all_workers()
+        previous, current = samples
+        added = 0 if fleet.growth is None else fleet.growth.added
+        return status_row(
+            uptime_s=uptime_s,
+            shards_total=shards,
+            workers=(sum(w.is_running for w in all_workers), len(all_workers)),
+            guilds=None if fleet.guilds is None else fleet.guilds + added,
+            previous=previous,
+            current=current,
+            registry=None
+            if entries is None
+            else registry_summary(entries, generation=shown, shard_count=shards),
+            generations=generation_rows(listed, active=shown, sim=current, entries=entries or ()),
+        )
+
+    def _growth(self, control: SimulatorControl | None) -> GuildGrowth | None:
+        rate = self.options.grow_guilds_per_s
+        if control is None or rate is None:
+            return None
+        return GuildGrowth(control, rate_per_s=rate, members=self.options.members_per_guild)
+
+    async def _grow(self, fleet: _Fleet, current: SimSample | None, now_s: float) -> None:
+        """Add guilds once the fleet is ready, until a reshard starts; end the run after it."""
+        growth, controller = fleet.growth, fleet.controller
+        if growth is None:
+            return
+        if controller.reshards_completed:
+            if self._reshard_done_at_s is None:
+                self._reshard_done_at_s = now_s
+                self.board.say(
+                    f"Grew by {growth.added:,} guilds; the run ends in {_GROW_SETTLE_S:g} s"
+                )
+            elif now_s - self._reshard_done_at_s >= _GROW_SETTLE_S:
+                self.stop.set()
+            return
+        state = controller.state
+        if current is not None and current.shards_ready >= state.active_shards:
+            self._has_been_ready = True
+        is_on = self._has_been_ready and is_growing(state, controller.reshards_completed)
+        if is_on and not self._is_growing:
+            self.board.say(
+                f"Growing: {growth.rate_per_s:g} guilds/s through the simulator until the "
+                f"planner asks for more than {state.active_shards} shards"
+            )
+        elif self._is_growing and not is_on:
+            self.board.say(f"Growth paused after {growth.added:,} new guilds: a reshard started")
+        self._is_growing = is_on
+        await growth.keep_growing(now_s, is_on=is_on)
+
+    async def _report_interactions(self, control: SimulatorControl) -> None:
+        """Print the simulator's interaction counts once the last deadline has passed."""
+        try:
+            deadline_s = await control.interaction_deadline_s()
+            self.board.say(f"Waiting {deadline_s:g} s for the last interactions' deadline...")
+            await asyncio.sleep(deadline_s + _DEADLINE_MARGIN_S)  # time passing is the point
+            tally = interaction_tally(await control.stats())
+        except (aiohttp.ClientError, TimeoutError, KeyError, ValueError) as exc:
+            self.board.say(f"Cannot read the simulator's interaction counts: {exc!r}")
+            self.is_failed = True
+            return
+        self.board.say(tally_line(tally))
+        if not tally.is_exactly_once:
+            self.is_failed = True
 
     def _is_over(self, uptime_s: float) -> bool:
         duration_s = self.options.duration_s
@@ -349,7 +480,13 @@ class _LocalRun:
                 f"{log_tail(workers[0].log_path)}"
             )
 
-    async def _stop_workers(self, workers: Sequence[WorkerProcess]) -> None:
+    async def _close_controller(self, controller: ReshardController) -> None:
+        await controller.close()
+        if controller.has_unclean_stop:
+            self.is_clean = False
+
+    async def _stop_workers(self, generations: WorkerGenerations) -> None:
+        workers = generations.all_workers()
         self.board.say(f"Stopping {len(workers)} workers (SIGTERM: sessions stay resumable)...")
         running = {w.name for w in workers if w.is_running}
         await stop_workers(workers)

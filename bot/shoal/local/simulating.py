@@ -3,7 +3,7 @@
 Owns starting ``shoal sim discord`` as a child process (never in this process: the fleet's
 load must not share a core with the simulator's event loop), waiting for the URL it writes
 once listening, stopping it, and the few control calls a local run makes: the bot's token
-and guild count, statistics, live sessions and the load generator. Does not import the
+and guild count, statistics, live sessions, new guilds and the load generator. Does not import the
 simulator (an import-linter contract keeps ``shoal`` and ``shoal_sim`` apart) nor decide
 anything from what it reads (:mod:`shoal.local.status`).
 """
@@ -166,6 +166,17 @@ class SimulatorControl:
         info = await self._get("/info")
         application = info["applications"][0]
         return application["token"], int(application["guilds"])
+
+    async def interaction_deadline_s(self) -> float:
+        """Return the seconds the simulator gives an interaction before it counts unanswered."""
+        info = await self._get("/info")
+        return float(info["settings"]["interaction_deadline_s"])
+
+    async def add_guilds(self, count: int, *, members: int) -> None:
+        """Have the bot join ``count`` new guilds of ``members`` members (``POST /_sim/guilds``)."""
+        body = {"count": count, "members": members}
+        async with self._http.post(f"{self._base}/guilds", json=body) as response:
+            response.raise_for_status()
 
     async def stats(self) -> dict[str, Any]:
         """Return ``GET /_sim/stats``."""

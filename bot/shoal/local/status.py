@@ -20,11 +20,13 @@ if TYPE_CHECKING:
     from shoal.gateway.registry import RegistryEntry
 
 __all__ = [
+    "GenerationRow",
     "RegistrySummary",
     "SimSample",
     "StatusRow",
     "format_line",
     "format_table",
+    "generation_rows",
     "headline",
     "rate_per_s",
     "redraw",
@@ -58,6 +60,8 @@ class SimSample:
     """Median time to an interaction's initial response (None before the first)."""
     latency_p99_ms: float | None
     """99th percentile of the same."""
+    ready_by_count: Mapping[int, int] = dataclasses.field(default_factory=dict)
+    """Shard count -> its shards with a connected session (each generation has its count)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -92,6 +96,63 @@ class StatusRow:
     """Dispatches per second since the previous reading."""
     registry: RegistrySummary | None
     """The shard registry (None until a worker writes it)."""
+    generations: tuple[GenerationRow, ...] = ()
+    """Each running generation while more than one runs (a reshard); empty otherwise."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class GenerationRow:
+    """One generation of the fleet while a reshard runs two."""
+
+    generation: int
+    """The generation (``SHOAL_GENERATION`` of its workers)."""
+    shards_total: int
+    """Its shard count."""
+    is_active: bool
+    """Whether it is the active generation (the one whose listeners run)."""
+    shards_ready: int | None
+    """Its shards with a connected session in the simulator (None without one)."""
+    registry_ready: int
+    """Its shards READY in the registry."""
+    workers_running: int
+    """Its worker processes still running."""
+    workers_total: int
+    """Its worker processes started."""
+
+
+def generation_rows(
+    generations: Sequence[tuple[int, int, tuple[int, int]]],
+    *,
+    active: int,
+    sim: SimSample | None,
+    entries: Iterable[RegistryEntry],
+) -> tuple[GenerationRow, ...]:
+    """Return a row per generation when more than one runs, else none.
+
+    Args:
+        generations: ``(generation, shard count, (workers running, workers started))``.
+        active: The active generation.
+        sim: The simulator's reading (None without one).
+        entries: The shard registry's entries.
+    """
+    if len(generations) < 2:  # noqa: PLR2004 - one generation is the plain table
+        return ()
+    listed = list(entries)
+    rows: list[GenerationRow] = []
+    for generation, shards, (running, started) in generations:
+        summary = registry_summary(listed, generation=generation, shard_count=shards)
+        rows.append(
+            GenerationRow(
+                generation=generation,
+                shards_total=shards,
+                is_active=generation == active,
+                shards_ready=None if sim is None else sim.ready_by_count.get(shards, 0),
+                registry_ready=0 if summary is None else summary.shards_ready,
+                workers_running=running,
+                workers_total=started,
+            )
+        )
+    return tuple(rows)
 
 
 def sim_sample(
@@ -106,16 +167,19 @@ def sim_sample(
     Only sessions of ``shard_count`` count as ready shards: sessions of another count (an
     earlier run, a reshard) cover other shard ids.
     """
-    ready = {
-        session["shard"][0]
+    connected = {
+        (session["shard"][0], session["shard"][1])
         for session in sessions
-        if session["shard"][1] == shard_count and session["is_connected"]
+        if session["is_connected"]
     }
+    ready_by_count: dict[int, int] = {}
+    for _, count in connected:
+        ready_by_count[count] = ready_by_count.get(count, 0) + 1
     interactions = stats["interactions"]
     latency = interactions["latency_ms"]
     return SimSample(
         at_s=at_s,
-        shards_ready=len(ready),
+        shards_ready=ready_by_count.get(shard_count, 0),
         dispatches=stats["dispatches"],
         identifies=stats["identifies"],
         resumes=stats["resumes"],
@@ -123,6 +187,7 @@ def sim_sample(
         commands_answered=interactions["answered"],
         latency_p50_ms=latency["p50"],
         latency_p99_ms=latency["p99"],
+        ready_by_count=ready_by_count,
     )
 
 
@@ -164,6 +229,7 @@ def status_row(
     previous: SimSample | None,
     current: SimSample | None,
     registry: RegistrySummary | None,
+    generations: tuple[GenerationRow, ...] = (),
 ) -> StatusRow:
     """Build the row of one refresh; ``workers`` is (running, started)."""
     running, started = workers
@@ -176,6 +242,7 @@ def status_row(
         sim=current,
         events_per_s=rate_per_s(previous, current),
         registry=registry,
+        generations=generations,
     )
 
 
@@ -216,6 +283,7 @@ def format_table(row: StatusRow) -> list[str]:
             f"up {_uptime(row.uptime_s)}"
         ),
         _cells("shards ready", f"{_count(ready)}/{row.shards_total}", _registry_ready(row)),
+        *(_generation_cells(generation) for generation in row.generations),
         _cells("workers", f"{row.workers_running}/{row.workers_total}", "running"),
         _cells(
             "guilds",
@@ -241,6 +309,25 @@ def format_table(row: StatusRow) -> list[str]:
     return lines
 
 
+def _generation_cells(row: GenerationRow) -> str:
+    role = "active" if row.is_active else "passive"
+    return _cells(
+        f"generation {row.generation}",
+        f"{_count(row.shards_ready)}/{row.shards_total}",
+        f"registry {row.registry_ready}/{row.shards_total}  "
+        f"workers {row.workers_running}/{row.workers_total}  {role}",
+    )
+
+
+def _generation_part(row: GenerationRow) -> str:
+    role = "active" if row.is_active else "passive"
+    return (
+        f"generation {row.generation} {_count(row.shards_ready)}/{row.shards_total} ready "
+        f"(registry {row.registry_ready}/{row.shards_total}) "
+        f"workers {row.workers_running}/{row.workers_total} {role}"
+    )
+
+
 def format_line(row: StatusRow) -> str:
     """Return the one-line status printed periodically when the output is not a terminal."""
     sim = row.sim
@@ -255,6 +342,8 @@ def format_line(row: StatusRow) -> str:
         f"guilds {_count(row.guilds)}",
         f"events/s {_rate(row.events_per_s)}",
     ]
+    if row.generations:
+        parts.append("[" + "; ".join(_generation_part(g) for g in row.generations) + "]")
     if sim is not None:
         parts += [
             f"p50 {_ms(sim.latency_p50_ms)}",
@@ -265,12 +354,17 @@ def format_line(row: StatusRow) -> str:
     return " ".join(parts)
 
 
-def headline(row: StatusRow) -> tuple[int | None, int | None, int]:
+def headline(row: StatusRow) -> tuple[object, ...]:
     """Return what, when it changes, deserves a plain line at once: readiness and workers."""
     return (
+        row.shards_total,
         None if row.sim is None else row.sim.shards_ready,
         None if row.registry is None else row.registry.shards_ready,
         row.workers_running,
+        tuple(
+            (g.generation, g.shards_ready, g.registry_ready, g.workers_running, g.is_active)
+            for g in row.generations
+        ),
     )
 
 

@@ -16,26 +16,19 @@ import aiohttp
 import redis.exceptions
 
 from shoal.gateway.registry import read_registry
-from shoal.local.status import (
-    format_line,
-    format_table,
-    headline,
-    redraw,
-    registry_summary,
-    sim_sample,
-)
+from shoal.local.status import format_line, format_table, headline, redraw, sim_sample
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from shoal.gateway.registry import RegistryEntry
     from shoal.local.simulating import SimulatorControl
-    from shoal.local.status import RegistrySummary, SimSample, StatusRow
+    from shoal.local.status import SimSample, StatusRow
     from shoal.storage.redis_keys import RedisKeys
 
 __all__ = ["FleetReader", "StatusBoard"]
 
 _PLAIN_EVERY_S: Final = 10.0  # a plain line this often (and at once when readiness changes)
-_GENERATION: Final = 0  # a local fleet never reshards
 
 
 class StatusBoard:
@@ -84,37 +77,33 @@ class StatusBoard:
 class FleetReader:
     """Reads the simulator's statistics and the fleet's shard registry once per refresh."""
 
-    __slots__ = ("_control", "_keys", "_redis", "_shard_count")
+    __slots__ = ("_control", "_keys", "_redis")
 
     def __init__(
-        self,
-        *,
-        control: SimulatorControl | None,
-        redis_client: Redis | None,
-        keys: RedisKeys,
-        shard_count: int,
+        self, *, control: SimulatorControl | None, redis_client: Redis | None, keys: RedisKeys
     ) -> None:
         """Read from ``control`` (None: no simulator) and ``redis_client`` (decoded)."""
         self._control = control
         self._redis = redis_client
         self._keys = keys
-        self._shard_count = shard_count
 
-    async def read_simulator(self, at_s: float) -> SimSample | None:
-        """Return the simulator's reading, or None without one or when it does not answer."""
+    async def read_simulator(self, at_s: float, *, shard_count: int) -> SimSample | None:
+        """Return the simulator's reading (ready shards of the active ``shard_count``).
+
+        None without a simulator or when it does not answer.
+        """
         if self._control is None:
             return None
         with contextlib.suppress(aiohttp.ClientError, TimeoutError):
             stats = await self._control.stats()
             sessions = await self._control.sessions()
-            return sim_sample(stats, sessions, shard_count=self._shard_count, at_s=at_s)
+            return sim_sample(stats, sessions, shard_count=shard_count, at_s=at_s)
         return None
 
-    async def read_registry(self) -> RegistrySummary | None:
-        """Return the registry's totals, or None when nothing is registered or Redis is down."""
+    async def read_registry(self) -> list[RegistryEntry] | None:
+        """Return the registry's entries, or None without Redis or when it is down."""
         if self._redis is None:
             return None
         with contextlib.suppress(redis.exceptions.RedisError, OSError):
-            entries = await read_registry(self._redis, self._keys)
-            return registry_summary(entries, generation=_GENERATION, shard_count=self._shard_count)
+            return await read_registry(self._redis, self._keys)
         return None

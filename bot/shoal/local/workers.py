@@ -3,7 +3,10 @@
 Owns starting each worker with its ``SHOAL_*`` environment (:func:`shoal.local.plans.
 worker_environment`), a free loopback port for its health and metrics server and a log file,
 and stopping them all with SIGTERM (a worker then closes its shards resumably), SIGKILL for
-any that outlives the grace period. Does not own what a worker does (``shoal worker``).
+any that outlives the grace period; and :class:`WorkerGenerations`, the worker sets of each
+generation of a fleet (its StatefulSets), which a reshard starts and removes. Does not own
+what a worker does (``shoal worker``) nor when a generation runs (:mod:`shoal.local.
+resharding`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import signal
 from typing import TYPE_CHECKING, Final
 
 from shoal.local.errors import LocalUpError
-from shoal.local.plans import worker_environment
+from shoal.local.plans import generation_layout, worker_environment
 from shoal.local.spawning import child_environment, free_loopback_port, start_child, stop_child
 
 if TYPE_CHECKING:
@@ -24,7 +27,7 @@ if TYPE_CHECKING:
     from shoal.local.plans import FleetLayout, FleetTargets
     from shoal.planning.shards import ShardRange
 
-__all__ = ["WorkerProcess", "start_workers", "stop_workers"]
+__all__ = ["WorkerGenerations", "WorkerProcess", "start_workers", "stop_workers"]
 
 #: Kubernetes' default termination grace period: a worker gets as long locally as in a pod.
 _STOP_GRACE_S: Final = 30.0
@@ -52,9 +55,14 @@ class WorkerProcess:
 
 
 async def start_workers(
-    layout: FleetLayout, targets: FleetTargets, command: Sequence[str], log_dir: Path
+    layout: FleetLayout,
+    targets: FleetTargets,
+    command: Sequence[str],
+    log_dir: Path,
+    *,
+    generation: int = 0,
 ) -> list[WorkerProcess]:
-    """Start one worker per shard range of ``layout``, in ordinal order.
+    """Start one worker of ``generation`` per shard range of ``layout``, in ordinal order.
 
     Raises:
         LocalUpError: when ``command`` cannot be started (the ones started are stopped).
@@ -62,8 +70,9 @@ async def start_workers(
     workers: list[WorkerProcess] = []
     for ordinal in range(layout.workers):
         port = free_loopback_port()
-        env = worker_environment(layout, ordinal, targets, http_port=port)
-        log_path = log_dir / f"worker-{ordinal}.log"
+        env = worker_environment(layout, ordinal, targets, http_port=port, generation=generation)
+        stem = f"worker-{ordinal}" if generation == 0 else f"worker-g{generation}-{ordinal}"
+        log_path = log_dir / f"{stem}.log"
         try:
             process = await start_child(command, log_path=log_path, env=child_environment(env))
         except OSError as exc:
@@ -79,3 +88,81 @@ async def stop_workers(workers: Sequence[WorkerProcess]) -> None:
     await asyncio.gather(
         *(stop_child(w.process, signal.SIGTERM, timeout_s=_STOP_GRACE_S) for w in workers)
     )
+
+
+class WorkerGenerations:
+    """The worker processes of each running generation: a local fleet's StatefulSets."""
+
+    __slots__ = ("_command", "_layouts", "_log_dir", "_shards_per_worker", "_targets", "_workers")
+
+    def __init__(
+        self,
+        targets: FleetTargets,
+        command: Sequence[str],
+        log_dir: Path,
+        *,
+        shards_per_worker: int | None = None,
+    ) -> None:
+        """Start workers running ``command`` against ``targets``, logging to ``log_dir``.
+
+        ``shards_per_worker`` is the person's choice (``--shards-per-worker``), kept for
+        every generation; None spreads each as :func:`shoal.local.plans.plan_fleet` does.
+        """
+        self._targets = targets
+        self._command = tuple(command)
+        self._log_dir = log_dir
+        self._shards_per_worker = shards_per_worker
+        self._layouts: dict[int, FleetLayout] = {}
+        self._workers: dict[int, list[WorkerProcess]] = {}
+
+    def adopt(self, generation: int, layout: FleetLayout, workers: Sequence[WorkerProcess]) -> None:
+        """Take over workers of ``generation`` started elsewhere (the run's first fleet)."""
+        self._layouts[generation] = layout
+        self._workers[generation] = list(workers)
+
+    @property
+    def generations(self) -> list[int]:
+        """The running generations, oldest first."""
+        return sorted(self._workers)
+
+    def layout_of(self, generation: int) -> FleetLayout | None:
+        """Return how ``generation`` is laid out (None: it does not run)."""
+        return self._layouts.get(generation)
+
+    def workers_of(self, generation: int) -> list[WorkerProcess]:
+        """Return the workers of ``generation`` (none when it does not run)."""
+        return list(self._workers.get(generation, ()))
+
+    def all_workers(self) -> list[WorkerProcess]:
+        """Return every worker of every running generation, oldest generation first."""
+        return [worker for g in self.generations for worker in self._workers[g]]
+
+    async def run(self, generation: int, shards: int, max_concurrency: int) -> bool:
+        """Ensure ``generation`` runs ``shards`` shards; return whether workers were started.
+
+        Workers of the generation that exited are not restarted: the run reports them.
+
+        Raises:
+            LocalUpError: when the worker command cannot be started.
+        """
+        layout = self._layouts.get(generation)
+        if layout is not None and layout.total_shards == shards:
+            return False
+        if layout is not None:  # another count under one generation: replace its workers
+            await self.remove(generation)
+        layout = generation_layout(
+            shards, max_concurrency, shards_per_worker=self._shards_per_worker
+        )
+        workers = await start_workers(
+            layout, self._targets, self._command, self._log_dir, generation=generation
+        )
+        self._layouts[generation] = layout
+        self._workers[generation] = workers
+        return True
+
+    async def remove(self, generation: int) -> list[WorkerProcess]:
+        """Stop the workers of ``generation`` with SIGTERM; return them (stopped)."""
+        self._layouts.pop(generation, None)
+        workers = self._workers.pop(generation, [])
+        await stop_workers(workers)
+        return workers

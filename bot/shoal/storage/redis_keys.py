@@ -80,3 +80,7 @@ class RedisKeys:
         cannot block the shards behind it.
         """
         return f"{self._root}:identify:alive:{bucket}"
+
+    def lavalink_nodes(self) -> str:
+        """JSON list of the Lavalink nodes' ``host:port`` (written by the operator)."""
+        return f"{self._root}:lavalink:nodes"

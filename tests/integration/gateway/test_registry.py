@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from shoal.gateway.registry import (
     RegistryEntry,
     ShardRegistry,
+    read_guild_history,
     read_registry,
     record_guild_total,
 )
@@ -89,3 +90,15 @@ async def test_record_guild_total_records_nothing_when_no_shard_is_registered(
 ) -> None:
     assert await record_guild_total(redis_client, bot_keys, now=1.0) is None
     assert await redis_client.exists(bot_keys.guild_history()) == 0
+
+
+async def test_record_guild_total_skips_the_sample_when_the_newest_is_too_recent(
+    redis_client: Redis, bot_keys: RedisKeys
+) -> None:
+    await _registry(redis_client, bot_keys, generation=0, count=2).publish(
+        [_snapshot(0, 10), _snapshot(1, 11)], now=1.0
+    )
+    assert await record_guild_total(redis_client, bot_keys, now=100.0, min_interval_s=60) == 21
+    assert await record_guild_total(redis_client, bot_keys, now=130.0, min_interval_s=60) == 21
+    assert await record_guild_total(redis_client, bot_keys, now=161.0, min_interval_s=60) == 21
+    assert await read_guild_history(redis_client, bot_keys) == [(100.0, 21), (161.0, 21)]

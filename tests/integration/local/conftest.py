@@ -1,4 +1,4 @@
-"""Fixtures of the local-run tests: a short, private working directory."""
+"""Fixtures of the local-run tests: a short, private working directory, a bot namespace."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.integration.gateway.redis_namespaces import bot_keys, bot_namespace
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+__all__ = ["bot_keys", "bot_namespace", "workdir"]
 
 
 @pytest.fixture

@@ -102,6 +102,10 @@ def test_local_options_raise_naming_the_token_when_no_simulator_runs_without_one
         ({"interactions_per_s": float("inf")}, "--interactions-per-s must be a finite number"),
         ({"worker_command": ()}, "--worker-command must name a program"),
         ({"commands": ()}, "--commands must name at least one command"),
+        ({"reshard_interval_s": 0.0}, "--reshard-interval must be a positive number"),
+        ({"grow_guilds_per_s": 0.0}, "--grow-rate must be a positive number"),
+        ({"grow_guilds_per_s": 9.0, "is_simulated": False, "token": "t"}, "--grow adds guilds"),
+        ({"grow_guilds_per_s": 9.0, "shards": 4}, "--grow needs the planned shard count"),
     ],
 )
 def test_local_options_raise_naming_the_option_when_a_value_is_wrong(
@@ -154,3 +158,11 @@ def test_run_local_up_exits_naming_the_option_when_a_value_is_bad(
     assert exited.value.code == 2
     error = capsys.readouterr().err
     assert "shoal local up: error: --shards must be at least 1, got 0" in error
+
+
+def test_local_options_grow_at_the_given_rate_only_when_grow_is_asked() -> None:
+    assert _options().grow_guilds_per_s is None
+    assert _options("--grow-rate=50").grow_guilds_per_s is None
+    assert _options("--grow").grow_guilds_per_s == 200.0
+    assert _options("--grow", "--grow-rate=50", "--reshard-interval=2").grow_guilds_per_s == 50.0
+    assert _options("--reshard-interval=2").reshard_interval_s == 2.0

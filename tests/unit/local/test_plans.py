@@ -11,9 +11,11 @@ from shoal.local.plans import (
     FleetLayout,
     FleetTargets,
     choose_shards_per_worker,
+    generation_layout,
     is_load_renewal_due,
     plan_fleet,
     worker_environment,
+    worker_name,
 )
 from shoal.planning.sharding import ShardPolicy, plan_shard_count
 from shoal.planning.shards import bucket_of
@@ -144,3 +146,19 @@ def test_is_load_renewal_due_renews_just_before_the_end_when_a_run_is_ending(
     started_at_s: float | None, now_s: float, *, is_due: bool
 ) -> None:
     assert is_load_renewal_due(started_at_s, now_s, 60.0) is is_due
+
+
+def test_worker_environment_names_the_generation_when_a_reshard_starts_one() -> None:
+    layout = generation_layout(28, 4)
+
+    env = worker_environment(layout, 6, _TARGETS, http_port=9000, generation=1)
+
+    assert (env["SHOAL_GENERATION"], env["SHOAL_POD_NAME"]) == ("1", "local-g1-6")
+    assert (env["SHOAL_TOTAL_SHARDS"], env["SHOAL_SHARDS_PER_POD"]) == ("28", "4")
+    assert worker_name(0, 2) == "local-2"  # a fleet that never resharded keeps its names
+
+
+def test_generation_layout_spreads_a_new_count_as_the_first_fleet_when_resharding() -> None:
+    assert generation_layout(28, 4) == FleetLayout(28, 4, 4)
+    assert generation_layout(28, 4, shards_per_worker=7) == FleetLayout(28, 7, 4)
+    assert plan_fleet(20_000, max_concurrency=4, recommended_shards=20) == generation_layout(24, 4)

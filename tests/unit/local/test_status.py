@@ -8,11 +8,13 @@ import pytest
 
 from shoal.gateway.registry import RegistryEntry
 from shoal.local.status import (
+    GenerationRow,
     RegistrySummary,
     SimSample,
     StatusRow,
     format_line,
     format_table,
+    generation_rows,
     headline,
     rate_per_s,
     redraw,
@@ -94,6 +96,7 @@ def test_sim_sample_counts_connected_sessions_of_the_fleets_shard_count_when_rea
         commands_answered=30,
         latency_p50_ms=4.25,
         latency_p99_ms=12.5,
+        ready_by_count={4: 2, 8: 1},  # a reshard's two generations, each by its count
     )
 
 
@@ -227,3 +230,68 @@ def test_redraw_rewinds_over_the_previous_table_when_it_was_drawn() -> None:
     assert redraw(["a", "b"], 0) == "a\nb\n"
     assert redraw(["a"], 3) == "\x1b[3F\x1b[Ja\n"
     assert redraw([], 2) == "\x1b[2F\x1b[J"
+
+
+def test_generation_rows_show_each_generation_when_a_reshard_runs_two() -> None:
+    sim = _sample(1.0, 1, ready_by_count={24: 24, 28: 7})
+    entries = [_entry(0, "ready", 800), _entry(1, "ready", 900, generation=1, shard_count=28)]
+
+    rows = generation_rows([(0, 24, (6, 6)), (1, 28, (7, 7))], active=0, sim=sim, entries=entries)
+
+    assert rows == (
+        GenerationRow(
+            generation=0,
+            shards_total=24,
+            is_active=True,
+            shards_ready=24,
+            registry_ready=0,  # the entry above is of 4 shards, not 24
+            workers_running=6,
+            workers_total=6,
+        ),
+        GenerationRow(
+            generation=1,
+            shards_total=28,
+            is_active=False,
+            shards_ready=7,
+            registry_ready=1,
+            workers_running=7,
+            workers_total=7,
+        ),
+    )
+    assert generation_rows([(0, 24, (6, 6))], active=0, sim=sim, entries=entries) == ()
+
+
+def test_format_table_and_line_show_both_generations_when_a_reshard_runs() -> None:
+    rows = (
+        GenerationRow(
+            generation=0,
+            shards_total=24,
+            is_active=False,
+            shards_ready=24,
+            registry_ready=24,
+            workers_running=6,
+            workers_total=6,
+        ),
+        GenerationRow(
+            generation=1,
+            shards_total=28,
+            is_active=True,
+            shards_ready=28,
+            registry_ready=27,
+            workers_running=7,
+            workers_total=7,
+        ),
+    )
+    row = _row(generations=rows)
+
+    lines = format_table(row)
+
+    assert lines[2:4] == [
+        "  generation 0   24/24        registry 24/24  workers 6/6  passive",
+        "  generation 1   28/28        registry 27/28  workers 7/7  active",
+    ]
+    assert (
+        "[generation 0 24/24 ready (registry 24/24) workers 6/6 passive; "
+        "generation 1 28/28 ready (registry 27/28) workers 7/7 active]"
+    ) in format_line(row)
+    assert headline(row) != headline(_row())

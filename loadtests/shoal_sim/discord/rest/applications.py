@@ -1,4 +1,8 @@
-"""GET /oauth2/applications/@me: the bot's application (hikari-arc reads it at start)."""
+"""GET /oauth2/applications/@me and GET /applications/@me: the bot's application.
+
+hikari-arc reads the first at start; the operator reads ``approximate_guild_count`` from
+the second to size a first deployment.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +22,11 @@ __all__ = ["ENDPOINTS"]
 
 
 async def get_my_application(call: Call) -> web.Response:
-    """GET /oauth2/applications/@me."""
+    """GET /oauth2/applications/@me or /applications/@me (the same body)."""
     return json_response(payloads.application_json(call.bot, call.world))
 
 
-ENDPOINTS: Final = (Endpoint("GET", "/oauth2/applications/@me", get_my_application, limits.READ),)
+ENDPOINTS: Final = (
+    Endpoint("GET", "/oauth2/applications/@me", get_my_application, limits.READ),
+    Endpoint("GET", "/applications/@me", get_my_application, limits.READ),
+)

@@ -90,6 +90,7 @@ _EXPECTED: Final = frozenset(
         "GET /gateway/bot 200",
         "GET /users/@me 200",
         "GET /oauth2/applications/@me 200",
+        "GET /applications/@me 200",
         "GET /users/{user_id} 200",
         "POST /users/@me/channels 200",
         "PUT /applications/{application_id}/commands 200",
@@ -160,6 +161,8 @@ async def _tour_users(api: Api, sim: Simulator, guild: Guild) -> None:
     assert me.body["bot"] is True
     application = await api.call("GET", "/oauth2/applications/@me", expect=200)
     assert application.body["approximate_guild_count"] == 20
+    mine = await api.call("GET", "/applications/@me", expect=200)
+    assert mine.body["approximate_guild_count"] == 20
     user_id = generated_member_id(guild, 1)
     await api.call("GET", "/users/{user_id}", path={"user_id": user_id}, expect=200)
     dm = await api.call(

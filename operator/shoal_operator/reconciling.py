@@ -1,0 +1,558 @@
+"""One reconcile of a DiscordBot: observe, plan, act, and say so in status and Events.
+
+Every pass is idempotent and level-based, so kopf runs the same function on create,
+update, resume and a timer. A pass reads the spec and Secrets, asks Discord for
+``GET /gateway/bot``, reads the shard registry in Redis (guild totals, READY shards,
+fatal closes), plans the shard count (:func:`shoal.planning.sharding.decide_shard_count`),
+steps the blue/green reshard machine (:func:`shoal.planning.resharding.step_reshard`)
+whose state lives in ``status.reshard``, carries out its actions (StatefulSets,
+Services, PDBs, the active-generation key), keeps Lavalink and the command-sync Job in
+line, and returns the new status. If an action fails the exception reaches kopf, which
+retries; the status is not advanced, and replaying the step is safe.
+
+Owns the order of those steps. Does not own the decisions (``shoal.planning``), the
+object specs (``children``) or the HTTP calls (``kube``, ``discord_api``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+import orjson
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from shoal.gateway.registry import read_guild_history, read_registry, record_guild_total
+from shoal.planning.audio_nodes import plan_lavalink_nodes
+from shoal.planning.resharding import (
+    ActivateGeneration,
+    RemoveGeneration,
+    ReshardObservation,
+    ReshardPhase,
+    ReshardState,
+    RunGeneration,
+    step_reshard,
+)
+from shoal.planning.sharding import GrowthPolicy, ShardDecision, ShardPolicy, decide_shard_count
+from shoal.storage.redis_keys import RedisKeys
+from shoal_operator import children
+from shoal_operator.conditions import Condition, iso_time, merge_conditions
+from shoal_operator.discord_api import (
+    DiscordApiError,
+    GatewayInfo,
+    fetch_approximate_guild_count,
+    fetch_gateway_info,
+)
+from shoal_operator.kube import KubeApi, resource_of
+from shoal_operator.spec import BotSpec, SecretKeyRef, SpecError, parse_spec
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    import aiohttp
+
+    from shoal.gateway.registry import RegistryEntry
+    from shoal.planning.resharding import ReshardAction
+
+__all__ = ["BotRef", "Connections", "EventSink", "reconcile"]
+
+_LOG = logging.getLogger(__name__)
+#: The guild history gets a sample at most this often (a day of samples is kept).
+_HISTORY_INTERVAL_S: Final = 60.0
+#: Guild history spanning less than this gives no growth forecast.
+_MIN_TREND_SPAN_S: Final = 3 * 3600.0
+#: Close codes that need a person (token, intents, a shard the bot cannot run).
+_DEGRADING_CLOSES: Final = frozenset({4004, 4010, 4012, 4013, 4014})
+#: Discord's "sharding required": the bot has too many guilds per shard. Reshard.
+_SHARDING_REQUIRED: Final = 4011
+_STATEFUL_SET = resource_of("apps/v1", "StatefulSet")
+_SERVICE = resource_of("v1", "Service")
+_PDB = resource_of("policy/v1", "PodDisruptionBudget")
+_CONFIG_MAP = resource_of("v1", "ConfigMap")
+_JOB = resource_of("batch/v1", "Job")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BotRef:
+    """The DiscordBot being reconciled."""
+
+    namespace: str
+    """Its namespace (children live there too)."""
+    name: str
+    """Its name."""
+    generation: int
+    """``metadata.generation``: reported back as ``observedGeneration``."""
+
+
+class EventSink(Protocol):
+    """Posts a Kubernetes Event about the DiscordBot."""
+
+    def __call__(self, *, reason: str, message: str, is_warning: bool) -> None:
+        """Post one Event (kopf's poster in the operator, a list in tests)."""
+
+
+class Connections:
+    """The clients a reconcile needs, shared by every DiscordBot of the operator."""
+
+    def __init__(self, kube: KubeApi, http: aiohttp.ClientSession) -> None:
+        """Use ``kube`` for the API server and ``http`` for Discord."""
+        self.kube = kube
+        self.http = http
+        self._redis: dict[str, Redis] = {}
+
+    def redis(self, url: str) -> Redis:
+        """Return the (cached) client for a bot's Redis."""
+        client = self._redis.get(url)
+        if client is None:
+            client = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+            self._redis[url] = client
+        return client
+
+    async def close(self) -> None:
+        """Close every client."""
+        for client in self._redis.values():
+            await client.aclose()
+        self._redis.clear()
+        await self.kube.close()
+        await self.http.close()
+
+
+@dataclasses.dataclass(slots=True)
+class _Problem(Exception):  # noqa: N818 - a reason to stop the pass, not a bug
+    reason: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Observed:
+    gateway: GatewayInfo
+    entries: Sequence[RegistryEntry]
+    guild_total: int | None
+    history: Sequence[tuple[float, int]]
+    fatal_codes: Mapping[int, str]
+
+
+def _adopted(obj: dict[str, Any], owner: Mapping[str, Any]) -> dict[str, Any]:
+    metadata = obj["metadata"]
+    metadata["ownerReferences"] = [
+        {
+            "apiVersion": owner["apiVersion"],
+            "kind": owner["kind"],
+            "name": owner["metadata"]["name"],
+            "uid": owner["metadata"]["uid"],
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
+    return obj
+
+
+async def _secret(kube: KubeApi, namespace: str, ref: SecretKeyRef, field: str) -> str:
+    value = await kube.read_secret_key(namespace, ref.name, ref.key)
+    if not value:
+        raise _Problem("SecretMissing", f"{field}: Secret {ref.name!r} has no key {ref.key!r}")
+    return value.strip()
+
+
+async def _observe(
+    spec: BotSpec,
+    bot: BotRef,
+    redis: Redis,
+    keys: RedisKeys,
+    *,
+    token: str,
+    http: aiohttp.ClientSession,
+    now: float,
+    pods: Sequence[str],
+) -> _Observed:
+    try:
+        gateway = await fetch_gateway_info(
+            http, api_base_url=spec.discord.api_base_url, token=token
+        )
+    except DiscordApiError as error:
+        reason = "TokenRejected" if error.status == 401 else "DiscordUnavailable"  # noqa: PLR2004
+        raise _Problem(reason, str(error)) from None
+    try:
+        entries = await read_registry(redis, keys)
+        total = await record_guild_total(redis, keys, now=now, min_interval_s=_HISTORY_INTERVAL_S)
+        history = await read_guild_history(redis, keys)
+        raw_fatal = await redis.mget([keys.fatal_close(pod) for pod in pods]) if pods else []
+    except (RedisError, OSError) as error:
+        raise _Problem("RedisUnavailable", f"cannot use the bot's Redis: {error}") from None
+    fatal: dict[int, str] = {}
+    for raw in raw_fatal:
+        if raw is None:
+            continue
+        try:
+            record = orjson.loads(raw)
+            fatal[int(record["code"])] = str(record["reason"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            _LOG.warning("unreadable fatal close record", extra={"bot": bot.name})
+    if total is None and not entries:
+        # Nothing registered yet (a first deployment): Discord's approximate count sizes it.
+        total = await fetch_approximate_guild_count(
+            http, api_base_url=spec.discord.api_base_url, token=token
+        )
+    return _Observed(gateway, entries, total, history, fatal)
+
+
+def _decide(spec: BotSpec, state: ReshardState, observed: _Observed, now: float) -> ShardDecision:
+    gateway = observed.gateway
+    if spec.shards.mode == "Fixed" and spec.shards.count is not None:
+        count = spec.shards.count
+        return ShardDecision(count, "Fixed", f"spec.shards.count is {count}", None)
+    policy = ShardPolicy(
+        target_guilds_per_shard=spec.shards.target_guilds_per_shard,
+        max_guilds_per_shard=spec.shards.max_guilds_per_shard,
+        headroom=spec.shards.headroom,
+    )
+    growth = GrowthPolicy(
+        horizon_s=spec.shards.growth_horizon_s,
+        cooldown_s=spec.shards.shrink_cooldown_s,
+        # A trend needs hours of samples: one odd sample must not set off a reshard.
+        min_span_s=max(600.0, min(_MIN_TREND_SPAN_S, spec.shards.growth_horizon_s)),
+    )
+    # While a reshard runs, plan from its target: growth during the switch must not abort it.
+    current = state.target_shards or state.active_shards
+    decision = decide_shard_count(
+        current_shards=current,
+        guild_total=observed.guild_total or 0,
+        history=observed.history,
+        policy=policy,
+        growth=growth,
+        max_concurrency=gateway.max_concurrency,
+        recommended=gateway.recommended_shards,
+        now=now,
+        last_reshard_at=state.last_reshard_at,
+    )
+    if _SHARDING_REQUIRED in observed.fatal_codes and decision.shards <= state.active_shards:
+        mc = gateway.max_concurrency
+        grown = (state.active_shards // mc + 1) * mc
+        return ShardDecision(
+            grown,
+            "ShardingRequired",
+            f"Discord closed a shard with 4011 (too many guilds): growing to {grown} shards",
+            decision.forecast_guilds,
+        )
+    return decision
+
+
+def _ready_by_generation(
+    entries: Sequence[RegistryEntry], expected: Mapping[int, int]
+) -> dict[int, int]:
+    ready: dict[int, int] = {}
+    for entry in entries:
+        if entry.state == "ready" and expected.get(entry.generation) == entry.shard_count:
+            ready[entry.generation] = ready.get(entry.generation, 0) + 1
+    return ready
+
+
+def _pods_of(state: ReshardState, per_pod: int, bot: str) -> list[str]:
+    pods: list[str] = []
+    for generation, shards in (
+        (state.active_generation, state.active_shards),
+        (state.target_generation, state.target_shards),
+    ):
+        if generation is not None and shards:
+            name = children.shard_set_name(bot, generation)
+            pods.extend(f"{name}-{i}" for i in range(math.ceil(shards / per_pod)))
+    return pods
+
+
+async def _act(
+    action: ReshardAction,
+    spec: BotSpec,
+    bot: BotRef,
+    owner: Mapping[str, Any],
+    *,
+    kube: KubeApi,
+    redis: Redis,
+    keys: RedisKeys,
+) -> None:
+    ns, name = bot.namespace, bot.name
+    if isinstance(action, RunGeneration):
+        g = action.generation
+        objects = (
+            children.shard_stateful_set(
+                spec, namespace=ns, bot=name, generation=g, shards=action.shards
+            ),
+            children.shard_service(namespace=ns, bot=name, generation=g),
+            children.shard_disruption_budget(namespace=ns, bot=name, generation=g),
+        )
+        for obj in objects:
+            await kube.apply(_adopted(obj, owner))
+    elif isinstance(action, ActivateGeneration):
+        await redis.set(keys.active_generation(), str(action.generation))
+    elif isinstance(action, RemoveGeneration):
+        set_name = children.shard_set_name(name, action.generation)
+        for resource in (_STATEFUL_SET, _SERVICE, _PDB):
+            await kube.delete(resource, ns, set_name)
+
+
+async def _lavalink(
+    spec: BotSpec,
+    bot: BotRef,
+    owner: Mapping[str, Any],
+    *,
+    kube: KubeApi,
+    redis: Redis,
+    keys: RedisKeys,
+) -> tuple[int, int]:
+    """Keep Lavalink's objects in line; return (nodes, nodes ready)."""
+    ns, name = bot.namespace, bot.name
+    set_name = children.lavalink_name(name)
+    existing = await kube.get(_STATEFUL_SET, ns, set_name)
+    if not spec.lavalink.is_enabled:
+        if existing is not None:
+            await kube.delete(_STATEFUL_SET, ns, set_name)
+            await kube.delete(_SERVICE, ns, set_name)
+            await kube.delete(_CONFIG_MAP, ns, f"{set_name}-config")
+            await redis.delete(keys.lavalink_nodes())
+        return 0, 0
+    current = int((existing or {}).get("spec", {}).get("replicas") or 0)
+    nodes = plan_lavalink_nodes(
+        fixed_nodes=spec.lavalink.nodes,
+        playing_players=None,  # the music feature reports players; until then keep the count
+        current_nodes=current,
+        target_players_per_node=spec.lavalink.target_players_per_node,
+        min_nodes=spec.lavalink.min_nodes,
+        max_nodes=spec.lavalink.max_nodes,
+    )
+    for obj in (
+        children.lavalink_config_map(namespace=ns, bot=name),
+        children.lavalink_service(namespace=ns, bot=name),
+        children.lavalink_stateful_set(spec, namespace=ns, bot=name, nodes=nodes),
+    ):
+        await kube.apply(_adopted(obj, owner))
+    addresses = children.lavalink_node_addresses(namespace=ns, bot=name, nodes=nodes)
+    await redis.set(keys.lavalink_nodes(), orjson.dumps(addresses))
+    ready = int((existing or {}).get("status", {}).get("readyReplicas") or 0)
+    return nodes, min(ready, nodes)
+
+
+async def _sync_commands(
+    spec: BotSpec,
+    bot: BotRef,
+    owner: Mapping[str, Any],
+    synced: str | None,
+    *,
+    kube: KubeApi,
+    emit: EventSink,
+) -> str | None:
+    """Run the command-sync Job for a new image; return the image whose commands are synced."""
+    if synced == spec.image:
+        return synced
+    job = await kube.apply(
+        _adopted(children.command_sync_job(spec, namespace=bot.namespace, bot=bot.name), owner)
+    )
+    status = job.get("status") or {}
+    if int(status.get("succeeded") or 0) > 0:
+        emit(reason="CommandsSynced", message=f"commands synced for {spec.image}", is_warning=False)
+        return spec.image
+    if int(status.get("failed") or 0) >= int(job.get("spec", {}).get("backoffLimit") or 0) + 1:
+        emit(
+            reason="CommandSyncFailed",
+            message=f"job {job['metadata']['name']} failed",
+            is_warning=True,
+        )
+    return synced
+
+
+def _phase(degraded: _Problem | None, state: ReshardState, ready: int) -> str:
+    if degraded is not None:
+        return "Degraded"
+    if state.phase is not ReshardPhase.STEADY:
+        return "Resharding"
+    if state.active_shards and ready >= state.active_shards:
+        return "Running"
+    return "Pending"
+
+
+def _conditions(
+    degraded: _Problem | None, state: ReshardState, ready: int, target_ready: int
+) -> list[Condition]:
+    all_ready = bool(state.active_shards) and ready >= state.active_shards
+    ready_condition = Condition(
+        "Ready",
+        all_ready,
+        "AllShardsReady" if all_ready else "ShardsNotReady",
+        f"{ready} of {state.active_shards} shards of generation {state.active_generation} READY",
+    )
+    if state.phase is not ReshardPhase.STEADY:
+        progressing = Condition(
+            "Progressing",
+            True,  # noqa: FBT003 - the condition's status
+            "Resharding",
+            f"{state.phase.value}: generation {state.target_generation} has "
+            f"{target_ready} of {state.target_shards} shards READY",
+        )
+    elif not all_ready:
+        progressing = Condition("Progressing", True, "Deploying", ready_condition.message)  # noqa: FBT003
+    else:
+        progressing = Condition("Progressing", False, "Stable", "no change in progress")  # noqa: FBT003
+    if degraded is not None:
+        degraded_condition = Condition("Degraded", True, degraded.reason, degraded.message)  # noqa: FBT003
+    else:
+        degraded_condition = Condition("Degraded", False, "AsExpected", "nothing needs attention")  # noqa: FBT003
+    return [ready_condition, progressing, degraded_condition]
+
+
+@dataclasses.dataclass(slots=True)
+class _Pass:
+    """What one pass found and did, for the status."""
+
+    state: ReshardState
+    degraded: _Problem | None = None
+    ready: int = 0
+    target_ready: int = 0
+    fields: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def _state_of(old_status: Mapping[str, Any], bot: BotRef) -> ReshardState:
+    try:
+        return ReshardState.from_status(old_status.get("reshard"))
+    except ValueError:
+        _LOG.warning("status.reshard unreadable; starting afresh", extra={"bot": bot.name})
+        return ReshardState()
+
+
+def _checked_spec(bot: BotRef, body: Mapping[str, Any]) -> BotSpec:
+    try:
+        spec = parse_spec(body.get("spec"))
+    except SpecError as error:
+        raise _Problem("InvalidSpec", str(error)) from None
+    if len(bot.name) > children.MAX_BOT_NAME_LENGTH:
+        limit = children.MAX_BOT_NAME_LENGTH
+        raise _Problem("InvalidSpec", f"metadata.name: at most {limit} characters")
+    return spec
+
+
+async def _run_pass(
+    bot: BotRef,
+    body: Mapping[str, Any],
+    state: ReshardState,
+    *,
+    connections: Connections,
+    now: float,
+    emit: EventSink,
+) -> _Pass:
+    spec = _checked_spec(bot, body)
+    kube = connections.kube
+    token_ref, redis_ref = spec.token_secret, spec.redis_secret
+    token = await _secret(kube, bot.namespace, token_ref, "spec.tokenSecretRef")
+    redis = connections.redis(await _secret(kube, bot.namespace, redis_ref, "spec.redis"))
+    keys = RedisKeys(children.redis_namespace_for(bot.namespace, bot.name))
+    pods = _pods_of(state, spec.shards.shards_per_pod, bot.name)
+    observed = await _observe(
+        spec, bot, redis, keys, token=token, http=connections.http, now=now, pods=pods
+    )
+    decision = _decide(spec, state, observed, now)
+    expected = {state.active_generation: state.active_shards}
+    if state.target_generation is not None and state.target_shards:
+        expected[state.target_generation] = state.target_shards
+    ready_by_generation = _ready_by_generation(observed.entries, expected)
+    step = step_reshard(
+        state,
+        ReshardObservation(
+            desired_shards=decision.shards,
+            ready_shards=ready_by_generation,
+            session_starts_remaining=observed.gateway.session_starts_remaining,
+            now=now,
+        ),
+    )
+    for action in step.actions:
+        await _act(action, spec, bot, body, kube=kube, redis=redis, keys=keys)
+    for event in step.events:
+        emit(reason=event.reason, message=event.message, is_warning=event.is_warning)
+    result = _Pass(state=step.state)
+    if step.state.last_reshard_at and step.state.last_reshard_at != state.last_reshard_at:
+        result.fields["lastReshardTime"] = iso_time(step.state.last_reshard_at)
+    result.ready = ready_by_generation.get(step.state.active_generation, 0)
+    if step.state.target_generation is not None:
+        result.target_ready = ready_by_generation.get(step.state.target_generation, 0)
+    if result.ready >= step.state.active_shards > 0 and observed.fatal_codes:
+        await redis.delete(*(keys.fatal_close(pod) for pod in pods))  # it recovered
+    nodes, nodes_ready = await _lavalink(spec, bot, body, kube=kube, redis=redis, keys=keys)
+    result.fields.update(
+        guilds=observed.guild_total or 0,
+        recommendedShards=observed.gateway.recommended_shards,
+        desiredShards=decision.shards,
+        planReason=decision.reason,
+        maxConcurrency=observed.gateway.max_concurrency,
+        sessionStartsRemaining=observed.gateway.session_starts_remaining,
+        sessionStartsTotal=observed.gateway.session_starts_total,
+        lavalinkNodes=nodes,
+        lavalinkNodesReady=nodes_ready,
+    )
+    synced = await _sync_commands(
+        spec, bot, body, (body.get("status") or {}).get("imageSynced"), kube=kube, emit=emit
+    )
+    if synced is not None:
+        result.fields["imageSynced"] = synced
+    result.degraded = _degradation(step.blocked_reason, step.blocked_message, observed)
+    return result
+
+
+def _degradation(
+    blocked_reason: str | None, blocked_message: str | None, observed: _Observed
+) -> _Problem | None:
+    if blocked_reason is not None:
+        return _Problem(blocked_reason, blocked_message or blocked_reason)
+    degrading = sorted(code for code in observed.fatal_codes if code in _DEGRADING_CLOSES)
+    if degrading:
+        code = degrading[0]
+        return _Problem("FatalClose", f"close code {code}: {observed.fatal_codes[code]}")
+    return None
+
+
+async def reconcile(
+    bot: BotRef,
+    body: Mapping[str, Any],
+    *,
+    connections: Connections,
+    now: float,
+    emit: EventSink,
+) -> dict[str, Any]:
+    """Reconcile the DiscordBot ``body`` once; return its new ``status`` (a full replacement)."""
+    old_status: Mapping[str, Any] = body.get("status") or {}
+    state = _state_of(old_status, bot)
+    try:
+        result = await _run_pass(bot, body, state, connections=connections, now=now, emit=emit)
+    except _Problem as problem:
+        result = _Pass(state=state, degraded=problem)
+    return _status_of(bot, old_status, result, now=now, emit=emit)
+
+
+def _status_of(
+    bot: BotRef, old_status: Mapping[str, Any], result: _Pass, *, now: float, emit: EventSink
+) -> dict[str, Any]:
+    state, degraded = result.state, result.degraded
+    status = {key: value for key, value in old_status.items() if key != "conditions"}
+    status.pop("targetGeneration", None)
+    status.update(result.fields)
+    status.update(
+        observedGeneration=bot.generation,
+        phase=_phase(degraded, state, result.ready),
+        currentShards=state.active_shards,
+        readyShards=result.ready,
+        activeGeneration=state.active_generation,
+        reshard=state.to_status(),
+    )
+    if state.target_generation is not None:
+        status["targetGeneration"] = state.target_generation
+    old_conditions = old_status.get("conditions") or []
+    was: Mapping[str, Any] = next((c for c in old_conditions if c.get("type") == "Degraded"), {})
+    if degraded is not None and (
+        was.get("reason") != degraded.reason or was.get("status") != "True"
+    ):
+        emit(reason=degraded.reason, message=degraded.message, is_warning=True)
+    status["conditions"] = merge_conditions(
+        old_conditions,
+        _conditions(degraded, state, result.ready, result.target_ready),
+        now=now,
+        observed_generation=bot.generation,
+    )
+    return status

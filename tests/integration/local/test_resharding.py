@@ -1,0 +1,155 @@
+"""The local reshard controller: real ``shoal worker`` processes go from 2 shards to 4.
+
+A simulator of 40 guilds, generation 0 of 2 shards in one worker, and a policy of at most
+10 guilds per shard: once the registry holds the guild total, the operator's planner asks
+for 4 shards and the controller runs the whole blue/green reshard over worker processes,
+while the simulator's load generator sends /ping interactions the whole time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+import aiohttp
+from redis.asyncio import Redis
+
+from shoal.local.plans import FleetTargets
+from shoal.local.resharding import ReshardController, ReshardSettings
+from shoal.local.simulating import LoadRun, SimulatorControl
+from shoal.local.workers import WorkerGenerations
+from shoal.planning.resharding import ReshardPhase, ReshardState
+from shoal.planning.sharding import ShardPolicy
+from shoal_sim.discord.server import running_simulator
+from shoal_sim.discord.settings import DEFAULT_TOKEN, SimSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from pathlib import Path
+
+    from shoal.storage.redis_keys import RedisKeys
+
+_WINDOW_S: Final = 0.2
+_WORLD: Final = SimSettings(
+    guilds=40,
+    members_per_guild=3,
+    channels_per_guild=2,
+    roles_per_guild=1,
+    identify_window_s=_WINDOW_S,
+    max_concurrency=2,
+)
+#: 40 guilds over 2 shards is 20 a shard, over the cap of 10: the plan is 4 shards.
+_POLICY: Final = ShardPolicy(target_guilds_per_shard=10, max_guilds_per_shard=10, headroom=0.0)
+_WORKER: Final = (sys.executable, "-m", "shoal", "worker")
+#: Two cold worker starts, a registry refresh (5 s) for each generation, on a loaded CI.
+_RESHARD_TIMEOUT_S: Final = 40.0
+_SETTLE_TIMEOUT_S: Final = 10.0  # past the simulator's 3 s interaction deadline
+_POLL_S: Final = 0.1
+
+
+async def _eventually(
+    condition: Callable[[], Awaitable[bool]], what: str, *, timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(_POLL_S)
+
+
+def _settled(stats: dict[str, Any]) -> bool:
+    counts = stats["interactions"]
+    outcomes = counts["answered"] + counts["unanswered"] + counts["late"]
+    return bool(counts["injected"]) and outcomes >= counts["injected"]
+
+
+async def test_reshard_controller_moves_the_fleet_to_more_shards_when_guilds_exceed_the_cap(
+    redis_url: str, bot_keys: RedisKeys, tmp_path: Path
+) -> None:
+    lines: list[str] = []
+    async with (
+        running_simulator(_WORLD) as sim,
+        aiohttp.ClientSession() as http,
+    ):
+        redis_client = Redis.from_url(redis_url, decode_responses=True)
+        control = SimulatorControl(http, sim.base_url)
+        targets = FleetTargets(
+            token=DEFAULT_TOKEN,
+            rest_url=sim.rest_url,
+            redis_url=redis_url,
+            postgres_dsn="postgresql://unused@127.0.0.1:1/unused",  # /ping never uses it
+            bot_name=bot_keys.namespace,
+            identify_window_s=_WINDOW_S,
+        )
+        generations = WorkerGenerations(targets, _WORKER, tmp_path)
+        controller = ReshardController(
+            generations=generations,
+            redis_client=redis_client,
+            keys=bot_keys,
+            http=http,
+            rest_url=sim.rest_url,
+            token=DEFAULT_TOKEN,
+            state=ReshardState(active_shards=2),
+            settings=ReshardSettings(interval_s=0.5, policy=_POLICY),
+            say=lines.append,
+        )
+        try:
+            await generations.run(0, 2, max_concurrency=2)
+            old_workers = generations.workers_of(0)
+
+            async def is_ready(count: int) -> bool:
+                sessions = await control.sessions()
+                ready = {
+                    s["shard"][0] for s in sessions if s["is_connected"] and s["shard"][1] == count
+                }
+                return len(ready) == count
+
+            await _eventually(lambda: is_ready(2), "generation 0 ready", timeout_s=30.0)
+            load = LoadRun(
+                messages_per_s=0.0, interactions_per_s=10.0, duration_s=60.0, commands=("ping",)
+            )
+            await control.start_load(load)
+            controller.start()
+
+            async def is_resharded() -> bool:
+                controller.raise_if_failed()
+                return controller.reshards_completed == 1
+
+            await _eventually(is_resharded, "the reshard", timeout_s=_RESHARD_TIMEOUT_S)
+            new_workers = generations.workers_of(1)
+            active = await redis_client.get(bot_keys.active_generation())
+            await control.stop_load()
+
+            async def is_settled() -> bool:
+                return _settled(await control.stats())
+
+            await _eventually(
+                is_settled, "every interaction's outcome", timeout_s=_SETTLE_TIMEOUT_S
+            )
+            stats = (await control.stats())["interactions"]
+        finally:
+            await controller.close()
+            for generation in generations.generations:
+                await generations.remove(generation)
+            await redis_client.aclose()
+
+    assert controller.state == ReshardState(
+        phase=ReshardPhase.STEADY,
+        active_generation=1,
+        active_shards=4,
+        last_reshard_at=controller.state.last_reshard_at,
+    )
+    assert active == "1"
+    assert [w.name for w in new_workers] == ["local-g1-0"]  # 4 shards, one worker of 4
+    assert all(w.process.returncode == 0 for w in old_workers)  # stopped with SIGTERM
+    assert not controller.has_unclean_stop
+    assert any(line.startswith("Started generation 1: 4 shards") for line in lines), lines
+    assert [line.split(")")[1].split(":")[0].split()[0] for line in lines if "->" in line] == [
+        "started",
+        "switched",
+        "completed",
+    ], lines
+    assert stats["injected"] > 0
+    assert stats["answered"] == stats["injected"], stats
+    assert (stats["unanswered"], stats["double_acknowledged"], stats["late"]) == (0, 0, 0)

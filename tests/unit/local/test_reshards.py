@@ -1,0 +1,190 @@
+"""A local reshard's pure decisions: readiness by generation, the count, growth, the lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shoal.gateway.registry import RegistryEntry
+from shoal.local.reshards import (
+    InteractionTally,
+    active_key_generation,
+    desired_shards,
+    expected_shards,
+    guilds_due,
+    interaction_tally,
+    is_growing,
+    ready_by_generation,
+    reshard_line,
+    tally_line,
+)
+from shoal.planning.resharding import ReshardEvent, ReshardPhase, ReshardState
+from shoal.planning.sharding import GrowthPolicy, ShardPolicy
+
+_STEADY = ReshardState(active_generation=0, active_shards=24)
+_STARTING = ReshardState(
+    phase=ReshardPhase.STARTING,
+    active_generation=0,
+    active_shards=24,
+    target_generation=1,
+    target_shards=28,
+    started_at=100.0,
+)
+_SWITCHING = ReshardState(
+    phase=ReshardPhase.SWITCHING,
+    active_generation=0,
+    active_shards=24,
+    target_generation=1,
+    target_shards=28,
+    started_at=100.0,
+)
+_DONE = ReshardState(active_generation=1, active_shards=28, last_reshard_at=121.0)
+
+
+def _entry(generation: int, shard_id: int, shard_count: int, state: str = "ready") -> RegistryEntry:
+    return RegistryEntry(
+        generation=generation,
+        shard_id=shard_id,
+        shard_count=shard_count,
+        state=state,
+        guild_count=1_000,
+        latency_ms=None,
+        pod="local-0",
+        updated_at=0.0,
+    )
+
+
+def test_expected_shards_lists_both_generations_when_a_reshard_runs() -> None:
+    assert expected_shards(_STEADY) == {0: 24}
+    assert expected_shards(_STARTING) == {0: 24, 1: 28}
+    assert expected_shards(ReshardState()) == {}
+
+
+def test_ready_by_generation_counts_ready_entries_of_the_planned_count_only_when_read() -> None:
+    entries = [
+        _entry(0, 0, 2),
+        _entry(0, 1, 2),
+        _entry(1, 0, 4),
+        _entry(1, 1, 4, state="connecting"),  # not READY yet
+        _entry(1, 2, 8),  # left by a generation 1 of another count
+        _entry(2, 0, 4),  # not expected at all
+    ]
+
+    assert ready_by_generation(entries, {0: 2, 1: 4}) == {0: 2, 1: 1}
+
+
+def test_active_key_generation_is_the_target_when_the_reshard_switched() -> None:
+    assert active_key_generation(_STEADY) == 0
+    assert active_key_generation(_STARTING) == 0
+    assert active_key_generation(_SWITCHING) == 1
+    assert active_key_generation(_DONE) == 1
+
+
+def _desired(**overrides: Any) -> int:  # noqa: ANN401 - the planner's inputs
+    values: dict[str, Any] = {
+        "fixed_shards": None,
+        "state": _STEADY,
+        "guild_total": 20_000,
+        "history": [],
+        "policy": ShardPolicy(),
+        "growth": GrowthPolicy(),
+        "max_concurrency": 4,
+        "recommended": 20,
+        "now": 1_000.0,
+    }
+    values.update(overrides)
+    return desired_shards(**values).shards
+
+
+def test_desired_shards_keeps_the_count_when_nothing_grew() -> None:
+    assert _desired() == 24
+
+
+def test_desired_shards_grows_when_discord_recommends_more_than_the_shards_running() -> None:
+    assert _desired(guild_total=24_756, recommended=25) == 28
+
+
+def test_desired_shards_keeps_a_fixed_count_when_the_plan_would_grow() -> None:
+    assert _desired(fixed_shards=24, guild_total=60_000, recommended=60) == 24
+
+
+def test_desired_shards_plans_from_the_recommendation_when_no_shard_registered_yet() -> None:
+    assert _desired(guild_total=None) == 24  # no shrink from a registry not written yet
+
+
+@pytest.mark.parametrize(
+    ("elapsed_s", "added", "due"),
+    [(0.0, 0, 0), (1.0, 0, 200), (2.5, 200, 300), (2.5, 500, 0), (-1.0, 0, 0)],
+)
+def test_guilds_due_keeps_the_rate_since_growth_began(
+    elapsed_s: float, added: int, due: int
+) -> None:
+    assert guilds_due(rate_per_s=200.0, elapsed_s=elapsed_s, added=added) == due
+
+
+def test_is_growing_stops_when_a_reshard_starts_and_for_good_once_one_completed() -> None:
+    assert is_growing(_STEADY, 0)
+    assert not is_growing(_STARTING, 0)
+    assert not is_growing(_SWITCHING, 0)
+    assert not is_growing(_DONE, 1)
+
+
+def test_reshard_line_names_counts_and_generations_when_each_event_happens() -> None:
+    started = ReshardEvent("ReshardStarted", "resharding from 24 to 28 shards")
+    switched = ReshardEvent("ActiveGenerationSwitched", "generation 1 is now active")
+    completed = ReshardEvent("ReshardCompleted", "resharded")
+
+    assert reshard_line(
+        started, before=_STEADY, after=_STARTING, why="Discord recommends 25", now=100.0
+    ) == ("reshard: 24 -> 28 shards (generation 0 -> 1) started: Discord recommends 25")
+    assert reshard_line(switched, before=_STARTING, after=_SWITCHING, why=None, now=115.0) == (
+        "reshard: 24 -> 28 shards (generation 0 -> 1) switched: generation 1 is active"
+    )
+    assert reshard_line(completed, before=_SWITCHING, after=_DONE, why=None, now=121.0) == (
+        "reshard: 24 -> 28 shards (generation 0 -> 1) completed in 21.0 s: generation 0 stopped"
+    )
+
+
+def test_reshard_line_says_why_when_the_reshard_is_blocked() -> None:
+    blocked = ReshardEvent("InsufficientSessionStarts", "only 3 remain", is_warning=True)
+
+    line = reshard_line(blocked, before=_STEADY, after=_STEADY, why=None, now=0.0)
+
+    assert line == "reshard blocked: only 3 remain"
+
+
+def _stats(**interactions: int) -> dict[str, Any]:
+    counts = {"injected": 10, "answered": 10, "unanswered": 0, "double_acknowledged": 0}
+    return {"interactions": {**counts, "late": 0, **interactions}}
+
+
+def test_interaction_tally_is_exactly_once_when_each_was_answered_once() -> None:
+    tally = interaction_tally(_stats())
+
+    assert tally == InteractionTally(
+        injected=10, answered=10, unanswered=0, answered_twice=0, late=0
+    )
+    assert tally.is_exactly_once
+    assert tally_line(tally) == (
+        "Interactions: 10 injected, 10 answered, 0 unanswered, 0 answered twice, 0 late: "
+        "each answered exactly once"
+    )
+
+
+@pytest.mark.parametrize(
+    "counts",
+    [
+        {"answered": 9, "unanswered": 1},
+        {"double_acknowledged": 1},
+        {"answered": 9, "late": 1},
+        {"answered": 9},  # one never delivered
+    ],
+)
+def test_interaction_tally_is_not_exactly_once_when_one_was_missed_or_doubled(
+    counts: dict[str, int],
+) -> None:
+    tally = interaction_tally(_stats(**counts))
+
+    assert not tally.is_exactly_once
+    assert tally_line(tally).endswith("NOT all answered once")
