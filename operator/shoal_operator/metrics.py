@@ -117,6 +117,51 @@ class OperatorMetrics:
             registry=self.registry,
         )
 
+        node = (*bot, "node")
+        # Per Lavalink node, from its GET /v4/stats (polled by the reconcile pass).
+        self.lavalink_node_up = Gauge(
+            "shoal_operator_lavalink_node_up",
+            "1 when the Lavalink node answered GET /v4/stats on the last pass, else 0.",
+            node,
+            registry=self.registry,
+        )
+        self.lavalink_players = Gauge(
+            "shoal_operator_lavalink_players",
+            "Players connected to the Lavalink node.",
+            node,
+            registry=self.registry,
+        )
+        self.lavalink_playing_players = Gauge(
+            "shoal_operator_lavalink_playing_players",
+            "Players playing a track on the Lavalink node.",
+            node,
+            registry=self.registry,
+        )
+        self.lavalink_system_load = Gauge(
+            "shoal_operator_lavalink_system_load",
+            "The Lavalink node's system CPU load (0 to 1).",
+            node,
+            registry=self.registry,
+        )
+        self.lavalink_frames_deficit = Gauge(
+            "shoal_operator_lavalink_frames_deficit",
+            "Audio frames missing per minute on the Lavalink node (a stuttering stream).",
+            node,
+            registry=self.registry,
+        )
+        self.lavalink_frames_nulled = Gauge(
+            "shoal_operator_lavalink_frames_nulled",
+            "Audio frames nulled per minute on the Lavalink node.",
+            node,
+            registry=self.registry,
+        )
+        self.lavalink_penalty = Gauge(
+            "shoal_operator_lavalink_penalty",
+            "The node's load-balancing penalty (lavalink.py's formula; lowest gets new players).",
+            node,
+            registry=self.registry,
+        )
+
     def record_status(self, namespace: str, bot: str, status: dict[str, object]) -> None:
         """Set the gauges from a reconciled ``status``."""
         labels = (namespace, bot)

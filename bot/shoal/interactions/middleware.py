@@ -155,9 +155,12 @@ class CommandMiddleware:
             exc_info=exc,
             extra={**fields, "reference": reference},
         )
+        had_answered = ctx.issued_response and not is_only_deferred(ctx)
         try:
             await reply_error(ctx, reference)
         except Exception:  # the reply is best effort: the error is already logged
+            if not had_answered:
+                self._metrics.interactions_unanswered.labels(name).inc()
             logger.warning(
                 "could not send the error reply for /%s (reference %s)",
                 name,
@@ -188,4 +191,5 @@ class CommandMiddleware:
         try:
             await reply_unanswered(ctx)
         except Exception:  # best effort, like the error reply
+            self._metrics.interactions_unanswered.labels(name).inc()
             logger.warning("could not answer for /%s", name, exc_info=True, extra=fields)

@@ -138,6 +138,14 @@ class Metrics:
             buckets=_COMMAND_BUCKETS_S,
             registry=reg,
         )
+        self.interactions_unanswered: Final = Counter(
+            "interactions_unanswered",
+            "Interactions the user got no reply to at all: every reply failed (token expired "
+            "after Discord's 3 s, or Discord refused it), by command.",
+            ["command"],
+            namespace=NAMESPACE,
+            registry=reg,
+        )
         self.rest_requests: Final = Counter(
             "rest_requests",
             "REST requests to Discord, by route template and HTTP status.",

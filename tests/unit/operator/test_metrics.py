@@ -157,7 +157,7 @@ def test_record_status_starts_afresh_when_a_forgotten_bot_returns() -> None:
 def test_operator_metrics_are_all_named_shoal_operator_when_registered() -> None:
     metrics = OperatorMetrics()
     names = [family.name for family in metrics.registry.collect()]
-    assert len(names) == 15
+    assert len(names) == 22
     assert all(name.startswith("shoal_operator_") for name in names), names
 
 

@@ -1,0 +1,1 @@
+"""Tests of the Helm chart: rendering, lint, schema, RBAC, dashboards and alerts."""
