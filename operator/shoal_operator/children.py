@@ -26,6 +26,7 @@ __all__ = [
     "HTTP_PORT",
     "LAVALINK_PORT",
     "MAX_BOT_NAME_LENGTH",
+    "SHOAL_UID",
     "bot_labels",
     "command_sync_job",
     "command_sync_job_name",
@@ -52,7 +53,7 @@ MAX_BOT_NAME_LENGTH: Final = 40
 #: Grace before SIGKILL: the worker closes its shards resumably and flushes sessions.
 _WORKER_GRACE_S: Final = 30
 #: The non-root user of the Shoal image (see the Dockerfile).
-_SHOAL_UID: Final = 10001
+SHOAL_UID: Final = 10001
 #: The user of Lavalink's image.
 _LAVALINK_UID: Final = 322
 _MANAGER: Final = "shoal-operator"
@@ -186,7 +187,7 @@ def shard_stateful_set(
             "failureThreshold": 2,
         },
         "resources": _resources(spec.workers.resources),
-        "securityContext": _restricted_container_security(_SHOAL_UID),
+        "securityContext": _restricted_container_security(SHOAL_UID),
     }
     migrate: dict[str, object] = {
         "name": "migrate",
@@ -197,7 +198,7 @@ def shard_stateful_set(
             _secret_env("SHOAL_POSTGRES_DSN", spec.postgres_secret),
             {"name": "SHOAL_LOG_JSON", "value": "true"},
         ],
-        "securityContext": _restricted_container_security(_SHOAL_UID),
+        "securityContext": _restricted_container_security(SHOAL_UID),
     }
     pod_spec: dict[str, object] = {
         "terminationGracePeriodSeconds": _WORKER_GRACE_S,
@@ -273,7 +274,7 @@ def command_sync_job(spec: BotSpec, *, namespace: str, bot: str) -> dict[str, ob
         "imagePullPolicy": spec.image_pull_policy,
         "args": ["sync-commands"],
         "env": _common_env(spec, namespace=namespace, bot=bot),
-        "securityContext": _restricted_container_security(_SHOAL_UID),
+        "securityContext": _restricted_container_security(SHOAL_UID),
     }
     return {
         "apiVersion": "batch/v1",

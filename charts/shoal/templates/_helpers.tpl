@@ -33,7 +33,7 @@ characters (the DNS label limit) so a long release name cannot produce an invali
 
 {{/* The labels that select a component's pods; never change them (selectors are immutable). */}}
 {{- define "shoal.selectorLabels" -}}
-{{- $root := index . 0 }}
+{{- $root := index . 0 -}}
 app.kubernetes.io/name: {{ include "shoal.name" $root }}
 app.kubernetes.io/instance: {{ $root.Release.Name }}
 app.kubernetes.io/component: {{ index . 1 }}
@@ -41,7 +41,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 
 {{/* Every label of a component's objects: call with (list . "component"). */}}
 {{- define "shoal.labels" -}}
-{{- $root := index . 0 }}
+{{- $root := index . 0 -}}
 helm.sh/chart: {{ include "shoal.chart" $root }}
 {{ include "shoal.selectorLabels" . }}
 app.kubernetes.io/version: {{ $root.Chart.AppVersion | quote }}
