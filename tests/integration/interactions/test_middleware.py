@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import TYPE_CHECKING, Final
@@ -164,3 +165,27 @@ async def test_handler_that_never_answers_is_answered_for_when_it_returns(
     assert answer["response"]["data"]["content"] == "Done."
     assert answer["response"]["data"]["flags"] & EPHEMERAL
     assert worker.commands_counted("silent", "unanswered") == 1
+
+
+async def test_unanswered_interaction_is_counted_when_every_reply_is_refused(
+    http: aiohttp.ClientSession, redis_client: Redis, keys: RedisKeys
+) -> None:
+    # Deferral comes too late (after the handler's SLOW_S) and the simulator, like Discord,
+    # refuses a first response after its deadline: the reply and the error reply both fail.
+    settings = CommandSettings(defer_after_s=SLOW_S * 10)
+    async with (
+        running_simulator(command_world(interaction_deadline_s=_SHORT_DEADLINE_S)) as sim,
+        running_worker(
+            sim, redis_client, keys, modules=[middleware_module()], settings=settings
+        ) as worker,
+    ):
+        control = ControlApi(http, sim)
+        await inject_command(control, min(sim.world.guilds), "slow")
+        for _ in range(100):
+            if worker.unanswered_counted("slow"):
+                break
+            await asyncio.sleep(0.05)
+        stats = sim.stats
+    assert worker.unanswered_counted("slow") == 1
+    assert worker.commands_counted("slow", "error") == 1
+    assert stats.interactions_unanswered == 1

@@ -71,6 +71,13 @@ class Worker:
         )
         return value or 0.0
 
+    def unanswered_counted(self, command: str) -> float:
+        """Return ``shoal_interactions_unanswered_total`` for one command."""
+        value = self.metrics.registry.get_sample_value(
+            "shoal_interactions_unanswered_total", {"command": command}
+        )
+        return value or 0.0
+
 
 @contextlib.asynccontextmanager
 async def running_worker(  # noqa: PLR0913 - one keyword per thing a test varies
