@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import helm_python
 import kubernetes_validate  # type: ignore[import-untyped]  # the package ships no type hints
@@ -58,7 +58,9 @@ STANDARD_LABELS: Final = (
     "app.kubernetes.io/part-of",
 )
 #: Every values variant: the defaults and each ci/*-values.yaml.
-VARIANTS: Final = {"defaults": {}} | {path.stem: load_values(path) for path in CI_VALUES}
+VARIANTS: Final[dict[str, dict[str, Any]]] = {"defaults": {}} | {
+    path.stem: load_values(path) for path in CI_VALUES
+}
 #: Everything optional switched on at once (the union of the variants' features).
 EVERYTHING: Final = {
     "redis": {"enabled": True},
@@ -166,14 +168,9 @@ def test_every_object_validates_strictly_when_rendered(variant: str, kube_versio
 @pytest.mark.parametrize("variant", ["production-values", "trial-values"])
 def test_rendered_discordbot_is_admitted_by_the_crd_when_enabled(variant: str) -> None:
     bot = _one(_rendered(variant), "DiscordBot")
-    admitted = admit(bot)
-    assert admitted["spec"]["image"].startswith(
-        VARIANTS[variant]
-        .get("image", {})
-        .get(  # type: ignore[index]
-            "repository", "ghcr.io/shoal-bot/shoal"
-        )
-    )
+    admitted = cast("dict[str, Any]", admit(bot))
+    repository = VARIANTS[variant].get("image", {}).get("repository", "ghcr.io/shoal-bot/shoal")
+    assert admitted["spec"]["image"].startswith(repository)
 
 
 def test_every_kind_validates_when_its_schema_is_bundled() -> None:
@@ -251,14 +248,14 @@ def test_values_schema_forbids_unknown_keys_when_walked() -> None:
 def test_values_schema_matches_the_crd_when_describing_the_bot_spec() -> None:
     schema = json.loads((CHART / "values.schema.json").read_text(encoding="utf-8"))
     in_values = schema["properties"]["discordBot"]["properties"]["spec"]
-    in_crd = crd_schema()["properties"]["spec"]  # type: ignore[index]
+    in_crd = cast("dict[str, Any]", crd_schema())["properties"]["spec"]
     # The chart fills in image, redis and postgres, so the values drop `required`; and they
     # refuse unknown fields (as strict field validation would) where the CRD prunes them.
     assert "required" not in in_values
-    assert _without_closed_objects(in_values)["properties"] == in_crd["properties"]  # type: ignore[index]
+    assert _without_closed_objects(in_values)["properties"] == in_crd["properties"]
 
 
-def _without_closed_objects(node: Any) -> Any:
+def _without_closed_objects(node: object) -> Any:  # noqa: ANN401 - JSON of any shape
     if isinstance(node, dict):
         return {
             key: _without_closed_objects(value)
