@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 pytest_plugins = [
     "tests.e2e.kube.fixtures",
+    "tests.fixtures.ports",
     "tests.fixtures.postgres_server",
     "tests.fixtures.redis_server",
 ]

@@ -17,9 +17,11 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from shoal_operator.spec import BotSpec, Resources, SecretKeyRef
 
 __all__ = [
@@ -27,6 +29,7 @@ __all__ = [
     "LAVALINK_PORT",
     "MAX_BOT_NAME_LENGTH",
     "SHOAL_UID",
+    "adopted",
     "bot_labels",
     "command_sync_job",
     "command_sync_job_name",
@@ -440,3 +443,19 @@ def lavalink_node_addresses(*, namespace: str, bot: str, nodes: int) -> list[str
     """Return ``host:port`` of every Lavalink node, through the headless Service's DNS."""
     name = lavalink_name(bot)
     return [f"{name}-{i}.{name}.{namespace}.svc:{LAVALINK_PORT}" for i in range(nodes)]
+
+
+def adopted(obj: dict[str, Any], owner: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``obj`` owned by ``owner`` (the DiscordBot): deleted with it, by the GC."""
+    metadata = obj["metadata"]
+    metadata["ownerReferences"] = [
+        {
+            "apiVersion": owner["apiVersion"],
+            "kind": owner["kind"],
+            "name": owner["metadata"]["name"],
+            "uid": owner["metadata"]["uid"],
+            "controller": True,
+            "blockOwnerDeletion": True,
+        }
+    ]
+    return obj

@@ -2,8 +2,9 @@
 
 Each condition is ``{type, status, reason, message, lastTransitionTime,
 observedGeneration}``; ``lastTransitionTime`` changes only when ``status`` flips, so
-``kubectl describe`` tells how long a bot has been Ready or Degraded. Owns the shape;
-does not own which conditions hold (``reconciling``).
+``kubectl describe`` tells how long a bot has been Ready or Degraded. Owns the shape, and
+which conditions and phase a reconcile pass's outcome means; does not own the pass
+(``reconciling``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import dataclasses
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from shoal.planning.resharding import ReshardPhase, ReshardState
+
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-__all__ = ["Condition", "iso_time", "merge_conditions"]
+__all__ = ["Condition", "bot_conditions", "bot_phase", "iso_time", "merge_conditions"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -71,3 +74,51 @@ def merge_conditions(
         )
     merged.extend(dict(old) for old in by_type.values())
     return merged
+
+
+def bot_phase(*, is_degraded: bool, state: ReshardState, ready: int) -> str:
+    """Return ``status.phase``: Degraded, Resharding, Running or Pending."""
+    if is_degraded:
+        return "Degraded"
+    if state.phase is not ReshardPhase.STEADY:
+        return "Resharding"
+    if state.active_shards and ready >= state.active_shards:
+        return "Running"
+    return "Pending"
+
+
+def bot_conditions(
+    degraded: tuple[str, str] | None, state: ReshardState, *, ready: int, target_ready: int
+) -> list[Condition]:
+    """Return the Ready, Progressing and Degraded conditions of a pass.
+
+    Args:
+        degraded: The Degraded reason and message, or None when nothing needs attention.
+        state: The reshard state after the pass.
+        ready: Shards of the active generation READY.
+        target_ready: Shards of the target generation READY (while resharding).
+    """
+    all_ready = bool(state.active_shards) and ready >= state.active_shards
+    ready_condition = Condition(
+        "Ready",
+        all_ready,
+        "AllShardsReady" if all_ready else "ShardsNotReady",
+        f"{ready} of {state.active_shards} shards of generation {state.active_generation} READY",
+    )
+    if state.phase is not ReshardPhase.STEADY:
+        progressing = Condition(
+            "Progressing",
+            True,  # noqa: FBT003 - the condition's status
+            "Resharding",
+            f"{state.phase.value}: generation {state.target_generation} has "
+            f"{target_ready} of {state.target_shards} shards READY",
+        )
+    elif not all_ready:
+        progressing = Condition("Progressing", True, "Deploying", ready_condition.message)  # noqa: FBT003
+    else:
+        progressing = Condition("Progressing", False, "Stable", "no change in progress")  # noqa: FBT003
+    if degraded is not None:
+        degraded_condition = Condition("Degraded", True, *degraded)  # noqa: FBT003
+    else:
+        degraded_condition = Condition("Degraded", False, "AsExpected", "nothing needs attention")  # noqa: FBT003
+    return [ready_condition, progressing, degraded_condition]

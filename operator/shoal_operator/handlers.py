@@ -102,6 +102,13 @@ async def _reconcile(
     patch.status.update(_status_patch(body.status, status))
 
 
+def _forget(memo: OperatorMemo, namespace: str, name: str) -> None:
+    """Drop a deleted DiscordBot's metric series and its Lavalink nodes' up/down memory."""
+    memo.metrics.forget(namespace, name)
+    if memo.connections is not None:
+        memo.connections.lavalink_watch.observe(namespace, name, {})
+
+
 def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
     """Return a registry with every handler, the timer at the configured interval."""
     registry = kopf.OperatorRegistry()
@@ -126,7 +133,9 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
         settings.peering.priority = memo.settings.priority
         settings.peering.standalone = memo.settings.is_standalone
         settings.peering.mandatory = not memo.settings.is_standalone
-        memo.connections = Connections(await KubeApi.from_environment(), aiohttp.ClientSession())
+        memo.connections = Connections(
+            await KubeApi.from_environment(), aiohttp.ClientSession(), memo.metrics
+        )
 
     @kopf.on.cleanup(registry=registry)
     async def cleanup(memo: OperatorMemo, **_: object) -> None:
@@ -155,7 +164,7 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
 
     @kopf.on.delete(*resource, optional=True, registry=registry)
     async def deleted(body: kopf.Body, memo: OperatorMemo, **_: object) -> None:
-        memo.metrics.forget(str(body.metadata.namespace), str(body.metadata.name))
+        _forget(memo, str(body.metadata.namespace), str(body.metadata.name))
         memo.locks.pop(str(body.metadata.uid), None)
 
     @kopf.on.probe(id="last_pass_age_s", registry=registry)

@@ -7,9 +7,16 @@ operator in-process never collide in prometheus-client's global registry.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from shoal.planning.audio_nodes import LavalinkNodeStats, lavalink_penalty
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from shoal_operator.lavalink_stats import NodePoll
 
 __all__ = ["OperatorMetrics"]
 
@@ -18,12 +25,13 @@ _RECONCILE_BUCKETS_S: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 
 
 class OperatorMetrics:
-    """Reconciles, shard counts, guilds and reshards per DiscordBot."""
+    """Reconciles, shard counts, guilds, reshards and Lavalink nodes per DiscordBot."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         """Register every metric in ``registry`` (a new one when None)."""
         self.registry = registry or CollectorRegistry()
         self._degraded_reasons: dict[tuple[str, str], str] = {}
+        self._lavalink_nodes: dict[tuple[str, str], set[str]] = {}
         bot = ("namespace", "bot")
         self.reconcile_seconds = Histogram(
             "shoal_operator_reconcile_seconds",
@@ -196,6 +204,55 @@ class OperatorMetrics:
                 is_true = condition.get("status") == "True"
                 self.degraded.labels(*labels, reason).set(1.0 if is_true else 0.0)
 
+    def record_lavalink_nodes(
+        self, namespace: str, bot: str, polls: Mapping[str, NodePoll]
+    ) -> None:
+        """Set the per-node gauges from one pass's ``GET /v4/stats`` answers, by node name.
+
+        A node that is down keeps only ``lavalink_node_up`` (0): its last numbers would be
+        stale. A node missing from ``polls`` (scaled away, or Lavalink turned off) loses
+        every series, and frame gauges exist only while the node reports frame stats.
+        """
+        labels = (namespace, bot)
+        known = self._lavalink_nodes.setdefault(labels, set())
+        for gone in known - polls.keys():
+            self._drop_node(labels, gone, everything=True)
+        known.clear()
+        known.update(polls)
+        for node, poll in polls.items():
+            if not isinstance(poll, LavalinkNodeStats):
+                self.lavalink_node_up.labels(*labels, node).set(0.0)
+                self._drop_node(labels, node, everything=False)
+                continue
+            self.lavalink_node_up.labels(*labels, node).set(1.0)
+            self.lavalink_players.labels(*labels, node).set(poll.players)
+            self.lavalink_playing_players.labels(*labels, node).set(poll.playing_players)
+            self.lavalink_system_load.labels(*labels, node).set(poll.system_load)
+            self.lavalink_penalty.labels(*labels, node).set(lavalink_penalty(poll))
+            if poll.frames_nulled is None or poll.frames_deficit is None:
+                for gauge in (self.lavalink_frames_nulled, self.lavalink_frames_deficit):
+                    _remove(gauge, *labels, node)
+            else:
+                self.lavalink_frames_nulled.labels(*labels, node).set(poll.frames_nulled)
+                self.lavalink_frames_deficit.labels(*labels, node).set(poll.frames_deficit)
+        if not known:
+            del self._lavalink_nodes[labels]
+
+    def _drop_node(self, labels: tuple[str, str], node: str, *, everything: bool) -> None:
+        """Remove a node's series: all of them, or all but ``lavalink_node_up``."""
+        gauges = [
+            self.lavalink_players,
+            self.lavalink_playing_players,
+            self.lavalink_system_load,
+            self.lavalink_frames_deficit,
+            self.lavalink_frames_nulled,
+            self.lavalink_penalty,
+        ]
+        if everything:
+            gauges.append(self.lavalink_node_up)
+        for gauge in gauges:
+            _remove(gauge, *labels, node)
+
     def forget(self, namespace: str, bot: str) -> None:
         """Drop a deleted DiscordBot's series: gauges, the histogram and the counters."""
         for metric in (
@@ -222,6 +279,16 @@ class OperatorMetrics:
         reason = self._degraded_reasons.pop((namespace, bot), None)
         if reason is not None:
             self.degraded.remove(namespace, bot, reason)
+        for node in self._lavalink_nodes.pop((namespace, bot), set()):
+            self._drop_node((namespace, bot), node, everything=True)
+
+
+def _remove(gauge: Gauge, *labels: str) -> None:
+    """Remove one series of ``gauge``; nothing when it was never set."""
+    try:
+        gauge.remove(*labels)
+    except KeyError:
+        return
 
 
 def _label_values(counter: Counter, namespace: str, bot: str, label: str) -> set[str]:

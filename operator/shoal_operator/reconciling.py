@@ -6,9 +6,10 @@ update, resume and a timer. A pass reads the spec and Secrets, asks Discord for
 fatal closes), plans the shard count (:func:`shoal.planning.sharding.decide_shard_count`),
 steps the blue/green reshard machine (:func:`shoal.planning.resharding.step_reshard`)
 whose state lives in ``status.reshard``, carries out its actions (StatefulSets,
-Services, PDBs, the active-generation key), keeps Lavalink and the command-sync Job in
-line, and returns the new status. If an action fails the exception reaches kopf, which
-retries; the status is not advanced, and replaying the step is safe.
+Services, PDBs, the active-generation key), keeps Lavalink (``lavalink_reconciling``) and
+the command-sync Job in line, and returns the new status. If an action fails the
+exception reaches kopf, which retries; the status is not advanced, and replaying the step
+is safe.
 
 Owns the order of those steps. Does not own the decisions (``shoal.planning``), the
 object specs (``children``) or the HTTP calls (``kube``, ``discord_api``).
@@ -26,12 +27,10 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from shoal.gateway.registry import read_guild_history, read_registry, record_guild_total
-from shoal.planning.audio_nodes import plan_lavalink_nodes
 from shoal.planning.resharding import (
     ActivateGeneration,
     RemoveGeneration,
     ReshardObservation,
-    ReshardPhase,
     ReshardState,
     RunGeneration,
     step_reshard,
@@ -39,7 +38,7 @@ from shoal.planning.resharding import (
 from shoal.planning.sharding import GrowthPolicy, ShardDecision, ShardPolicy, decide_shard_count
 from shoal.storage.redis_keys import RedisKeys
 from shoal_operator import children
-from shoal_operator.conditions import Condition, iso_time, merge_conditions
+from shoal_operator.conditions import bot_conditions, bot_phase, iso_time, merge_conditions
 from shoal_operator.discord_api import (
     DiscordApiError,
     GatewayInfo,
@@ -47,6 +46,7 @@ from shoal_operator.discord_api import (
     fetch_gateway_info,
 )
 from shoal_operator.kube import KubeApi, resource_of
+from shoal_operator.lavalink_reconciling import NodeWatch, reconcile_lavalink
 from shoal_operator.spec import BotSpec, SecretKeyRef, SpecError, parse_spec
 
 if TYPE_CHECKING:
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
     from shoal.gateway.registry import RegistryEntry
     from shoal.planning.resharding import ReshardAction
+    from shoal_operator.metrics import OperatorMetrics
 
 __all__ = ["BotRef", "Connections", "EventSink", "reconcile"]
 
@@ -71,7 +72,6 @@ _SHARDING_REQUIRED: Final = 4011
 _STATEFUL_SET = resource_of("apps/v1", "StatefulSet")
 _SERVICE = resource_of("v1", "Service")
 _PDB = resource_of("policy/v1", "PodDisruptionBudget")
-_CONFIG_MAP = resource_of("v1", "ConfigMap")
 _JOB = resource_of("batch/v1", "Job")
 
 
@@ -97,10 +97,19 @@ class EventSink(Protocol):
 class Connections:
     """The clients a reconcile needs, shared by every DiscordBot of the operator."""
 
-    def __init__(self, kube: KubeApi, http: aiohttp.ClientSession) -> None:
-        """Use ``kube`` for the API server and ``http`` for Discord."""
+    def __init__(
+        self,
+        kube: KubeApi,
+        http: aiohttp.ClientSession,
+        metrics: OperatorMetrics | None = None,
+    ) -> None:
+        """Use ``kube`` for the API server, ``http`` for Discord and Lavalink nodes.
+
+        Per-node Lavalink gauges go to ``metrics`` (none are recorded when None).
+        """
         self.kube = kube
         self.http = http
+        self.lavalink_watch = NodeWatch(metrics)
         self._redis: dict[str, Redis] = {}
 
     def redis(self, url: str) -> Redis:
@@ -133,21 +142,6 @@ class _Observed:
     guild_total: int | None
     history: Sequence[tuple[float, int]]
     fatal_codes: Mapping[int, str]
-
-
-def _adopted(obj: dict[str, Any], owner: Mapping[str, Any]) -> dict[str, Any]:
-    metadata = obj["metadata"]
-    metadata["ownerReferences"] = [
-        {
-            "apiVersion": owner["apiVersion"],
-            "kind": owner["kind"],
-            "name": owner["metadata"]["name"],
-            "uid": owner["metadata"]["uid"],
-            "controller": True,
-            "blockOwnerDeletion": True,
-        }
-    ]
-    return obj
 
 
 async def _secret(kube: KubeApi, namespace: str, ref: SecretKeyRef, field: str) -> str:
@@ -283,54 +277,13 @@ async def _act(
             children.shard_disruption_budget(namespace=ns, bot=name, generation=g),
         )
         for obj in objects:
-            await kube.apply(_adopted(obj, owner))
+            await kube.apply(children.adopted(obj, owner))
     elif isinstance(action, ActivateGeneration):
         await redis.set(keys.active_generation(), str(action.generation))
     elif isinstance(action, RemoveGeneration):
         set_name = children.shard_set_name(name, action.generation)
         for resource in (_STATEFUL_SET, _SERVICE, _PDB):
             await kube.delete(resource, ns, set_name)
-
-
-async def _lavalink(
-    spec: BotSpec,
-    bot: BotRef,
-    owner: Mapping[str, Any],
-    *,
-    kube: KubeApi,
-    redis: Redis,
-    keys: RedisKeys,
-) -> tuple[int, int]:
-    """Keep Lavalink's objects in line; return (nodes, nodes ready)."""
-    ns, name = bot.namespace, bot.name
-    set_name = children.lavalink_name(name)
-    existing = await kube.get(_STATEFUL_SET, ns, set_name)
-    if not spec.lavalink.is_enabled:
-        if existing is not None:
-            await kube.delete(_STATEFUL_SET, ns, set_name)
-            await kube.delete(_SERVICE, ns, set_name)
-            await kube.delete(_CONFIG_MAP, ns, f"{set_name}-config")
-            await redis.delete(keys.lavalink_nodes())
-        return 0, 0
-    current = int((existing or {}).get("spec", {}).get("replicas") or 0)
-    nodes = plan_lavalink_nodes(
-        fixed_nodes=spec.lavalink.nodes,
-        playing_players=None,  # the music feature reports players; until then keep the count
-        current_nodes=current,
-        target_players_per_node=spec.lavalink.target_players_per_node,
-        min_nodes=spec.lavalink.min_nodes,
-        max_nodes=spec.lavalink.max_nodes,
-    )
-    for obj in (
-        children.lavalink_config_map(namespace=ns, bot=name),
-        children.lavalink_service(namespace=ns, bot=name),
-        children.lavalink_stateful_set(spec, namespace=ns, bot=name, nodes=nodes),
-    ):
-        await kube.apply(_adopted(obj, owner))
-    addresses = children.lavalink_node_addresses(namespace=ns, bot=name, nodes=nodes)
-    await redis.set(keys.lavalink_nodes(), orjson.dumps(addresses))
-    ready = int((existing or {}).get("status", {}).get("readyReplicas") or 0)
-    return nodes, min(ready, nodes)
 
 
 async def _sync_commands(
@@ -346,7 +299,9 @@ async def _sync_commands(
     if synced == spec.image:
         return synced
     job = await kube.apply(
-        _adopted(children.command_sync_job(spec, namespace=bot.namespace, bot=bot.name), owner)
+        children.adopted(
+            children.command_sync_job(spec, namespace=bot.namespace, bot=bot.name), owner
+        )
     )
     status = job.get("status") or {}
     if int(status.get("succeeded") or 0) > 0:
@@ -359,45 +314,6 @@ async def _sync_commands(
             is_warning=True,
         )
     return synced
-
-
-def _phase(degraded: _Problem | None, state: ReshardState, ready: int) -> str:
-    if degraded is not None:
-        return "Degraded"
-    if state.phase is not ReshardPhase.STEADY:
-        return "Resharding"
-    if state.active_shards and ready >= state.active_shards:
-        return "Running"
-    return "Pending"
-
-
-def _conditions(
-    degraded: _Problem | None, state: ReshardState, ready: int, target_ready: int
-) -> list[Condition]:
-    all_ready = bool(state.active_shards) and ready >= state.active_shards
-    ready_condition = Condition(
-        "Ready",
-        all_ready,
-        "AllShardsReady" if all_ready else "ShardsNotReady",
-        f"{ready} of {state.active_shards} shards of generation {state.active_generation} READY",
-    )
-    if state.phase is not ReshardPhase.STEADY:
-        progressing = Condition(
-            "Progressing",
-            True,  # noqa: FBT003 - the condition's status
-            "Resharding",
-            f"{state.phase.value}: generation {state.target_generation} has "
-            f"{target_ready} of {state.target_shards} shards READY",
-        )
-    elif not all_ready:
-        progressing = Condition("Progressing", True, "Deploying", ready_condition.message)  # noqa: FBT003
-    else:
-        progressing = Condition("Progressing", False, "Stable", "no change in progress")  # noqa: FBT003
-    if degraded is not None:
-        degraded_condition = Condition("Degraded", True, degraded.reason, degraded.message)  # noqa: FBT003
-    else:
-        degraded_condition = Condition("Degraded", False, "AsExpected", "nothing needs attention")  # noqa: FBT003
-    return [ready_condition, progressing, degraded_condition]
 
 
 @dataclasses.dataclass(slots=True)
@@ -475,7 +391,17 @@ async def _run_pass(
         result.target_ready = ready_by_generation.get(step.state.target_generation, 0)
     if result.ready >= step.state.active_shards > 0 and observed.fatal_codes:
         await redis.delete(*(keys.fatal_close(pod) for pod in pods))  # it recovered
-    nodes, nodes_ready = await _lavalink(spec, bot, body, kube=kube, redis=redis, keys=keys)
+    nodes, nodes_ready = await reconcile_lavalink(
+        spec,
+        namespace=bot.namespace,
+        bot=bot.name,
+        kube=kube,
+        redis=redis,
+        keys=keys,
+        http=connections.http,
+        apply=lambda obj: kube.apply(children.adopted(obj, body)),
+        watch=connections.lavalink_watch,
+    )
     result.fields.update(
         guilds=observed.guild_total or 0,
         recommendedShards=observed.gateway.recommended_shards,
@@ -535,7 +461,7 @@ def _status_of(
     status.update(result.fields)
     status.update(
         observedGeneration=bot.generation,
-        phase=_phase(degraded, state, result.ready),
+        phase=bot_phase(is_degraded=degraded is not None, state=state, ready=result.ready),
         currentShards=state.active_shards,
         readyShards=result.ready,
         activeGeneration=state.active_generation,
@@ -551,7 +477,12 @@ def _status_of(
         emit(reason=degraded.reason, message=degraded.message, is_warning=True)
     status["conditions"] = merge_conditions(
         old_conditions,
-        _conditions(degraded, state, result.ready, result.target_ready),
+        bot_conditions(
+            None if degraded is None else (degraded.reason, degraded.message),
+            state,
+            ready=result.ready,
+            target_ready=result.target_ready,
+        ),
         now=now,
         observed_generation=bot.generation,
     )

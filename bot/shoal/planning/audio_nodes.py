@@ -1,17 +1,29 @@
-"""How many Lavalink nodes the fleet runs: the audio node count plan.
+"""How many Lavalink nodes the fleet runs, and how loaded each node is.
 
-Pure: the operator calls it with the playing-player count it reads and scales the
-Lavalink deployment to the answer. It scales up at once and down one node at a time
-past a margin, so a count near a boundary does not flap. Does not own how players are
-counted, nor which node a player lands on.
+Pure: the operator reads each node's ``GET /v4/stats``, parses it here
+(:func:`parse_lavalink_stats`), scores it (:func:`lavalink_penalty`, the load-balancing
+penalty lavalink.py uses), adds up the playing players (:func:`total_playing_players`)
+and scales the Lavalink deployment to :func:`plan_lavalink_nodes`'s answer. The plan
+scales up at once and down one node at a time past a margin, so a count near a boundary
+does not flap. Does not own the HTTP call, nor which node a player lands on.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-__all__ = ["plan_lavalink_nodes"]
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "LavalinkNodeStats",
+    "lavalink_penalty",
+    "parse_lavalink_stats",
+    "plan_lavalink_nodes",
+    "total_playing_players",
+]
 
 #: Scale down only when the players would fill the remaining nodes to at most this share
 #: of the target: a node taken away must not be needed back on the next small rise.
@@ -88,3 +100,114 @@ def _check_arguments(
     if min_nodes > max_nodes:
         msg = f"min_nodes ({min_nodes}) must not exceed max_nodes ({max_nodes})"
         raise ValueError(msg)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LavalinkNodeStats:
+    """What one Lavalink node says about its load (``GET /v4/stats``)."""
+
+    players: int
+    """Players connected to the node."""
+    playing_players: int
+    """Players playing a track."""
+    system_load: float
+    """The host's CPU load, 0 to 1 (``cpu.systemLoad``)."""
+    frames_sent: int | None
+    """Audio frames sent per minute; None when the node gave no ``frameStats``."""
+    frames_nulled: int | None
+    """Audio frames nulled per minute; None when the node gave no ``frameStats``."""
+    frames_deficit: int | None
+    """Audio frames missing per minute; None when the node gave no ``frameStats``."""
+
+
+def parse_lavalink_stats(body: Mapping[str, object]) -> LavalinkNodeStats:
+    """Read :class:`LavalinkNodeStats` from the decoded JSON of ``GET /v4/stats``.
+
+    Raises:
+        ValueError: naming the field that is missing or of the wrong type.
+    """
+    players = _count(body, "players")
+    playing = _count(body, "playingPlayers")
+    cpu = _object(body, "cpu")
+    load = cpu.get("systemLoad")
+    if not isinstance(load, int | float) or isinstance(load, bool) or not math.isfinite(load):
+        msg = f"Lavalink stats: cpu.systemLoad must be a number, got {load!r}"
+        raise ValueError(msg)
+    frames = body.get("frameStats")
+    if frames is None:
+        return LavalinkNodeStats(players, playing, float(load), None, None, None)
+    if not isinstance(frames, dict):
+        msg = f"Lavalink stats: frameStats must be an object or null, got {frames!r}"
+        raise ValueError(msg)  # noqa: TRY004 - one error type for any malformed payload
+    return LavalinkNodeStats(
+        players=players,
+        playing_players=playing,
+        system_load=float(load),
+        frames_sent=_count(frames, "sent", prefix="frameStats."),
+        frames_nulled=_count(frames, "nulled", prefix="frameStats."),
+        # A node that sent more frames than it expected reports a negative deficit.
+        frames_deficit=_integer(frames, "deficit", prefix="frameStats."),
+    )
+
+
+def lavalink_penalty(stats: LavalinkNodeStats) -> float:
+    """Return the node's load-balancing penalty (lowest gets new players).
+
+    lavalink.py's and Lavalink's reference client's formula: the playing players, a CPU
+    term growing 5 % per point of system load, and, only when the node reported frame
+    stats, terms for nulled (weighted twice) and missing frames. ``inf`` when a term is
+    too large for a float (a node that overloaded is never the best choice).
+    """
+    penalty = stats.playing_players + _grown(1.05, 100 * stats.system_load) * 10 - 10
+    if stats.frames_nulled is not None and stats.frames_deficit is not None:
+        penalty += 2 * (_grown(1.03, 500 * stats.frames_nulled / 3000) * 300 - 300)
+        penalty += _grown(1.03, 500 * stats.frames_deficit / 3000) * 600 - 600
+    return penalty
+
+
+def total_playing_players(stats: Iterable[LavalinkNodeStats | None]) -> int | None:
+    """Return the playing players across the nodes; None unless every node answered.
+
+    A node that did not answer may be playing any number of tracks: a partial sum would
+    look like a drop in load and scale the fleet down while a node is in trouble. No
+    nodes at all is unknown too (nothing was measured).
+    """
+    total = 0
+    is_empty = True
+    for node in stats:
+        if node is None:
+            return None
+        total += node.playing_players
+        is_empty = False
+    return None if is_empty else total
+
+
+def _grown(base: float, exponent: float) -> float:
+    try:
+        return float(base**exponent)
+    except OverflowError:
+        return math.inf
+
+
+def _object(body: Mapping[str, object], key: str) -> Mapping[str, object]:
+    value = body.get(key)
+    if not isinstance(value, dict):
+        msg = f"Lavalink stats: {key} must be an object, got {value!r}"
+        raise ValueError(msg)  # noqa: TRY004 - one error type for any malformed payload
+    return value
+
+
+def _integer(body: Mapping[str, object], key: str, *, prefix: str = "") -> int:
+    value = body.get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        msg = f"Lavalink stats: {prefix}{key} must be an integer, got {value!r}"
+        raise ValueError(msg)  # noqa: TRY004 - one error type for any malformed payload
+    return value
+
+
+def _count(body: Mapping[str, object], key: str, *, prefix: str = "") -> int:
+    value = _integer(body, key, prefix=prefix)
+    if value < 0:
+        msg = f"Lavalink stats: {prefix}{key} must not be negative, got {value}"
+        raise ValueError(msg)
+    return value

@@ -12,10 +12,11 @@ import contextlib
 import os
 import pathlib
 import signal
-import socket
 import sys
 import time
 from typing import TYPE_CHECKING, Final
+
+from tests.fixtures.ports import free_port
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
@@ -29,13 +30,6 @@ _READY_WAIT_S: Final = 30.0  # a cold Python start plus a gated boot of a few sh
 _POLL_S: Final = 0.05
 _STOP_WAIT_S: Final = 15.0
 _LOG_TAIL_CHARS: Final = 6_000
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class ShoalWorker:
@@ -52,7 +46,7 @@ class ShoalWorker:
     @classmethod
     async def spawn(cls, env: Mapping[str, str], *, log: pathlib.Path) -> ShoalWorker:
         """Start ``python -m shoal worker`` with ``env`` over this environment."""
-        port = _free_port()
+        port = free_port()
         full_env = {
             **os.environ,
             **env,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING, Final
 
 import aiohttp
@@ -16,7 +15,7 @@ from shoal_sim.discord.settings import DEFAULT_TOKEN
 from tests.integration.sim.gateway.worlds import app_of, small_world
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator
 
     from shoal_sim.discord.server import Simulator
 
@@ -47,18 +46,6 @@ async def sim() -> AsyncIterator[Simulator]:
     )
     async with running_simulator(settings) as simulator:
         yield simulator
-
-
-@pytest.fixture
-def silent_port() -> Iterator[int]:
-    """A port that accepts connections (the kernel's backlog) but never answers."""
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        yield int(server.getsockname()[1])
-
-
-def _closed_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as server:
-        return int(server.getsockname()[1])
 
 
 async def test_fetch_gateway_info_reads_the_simulators_answer_when_the_token_is_good(
@@ -102,9 +89,9 @@ async def test_fetch_gateway_info_raises_with_the_status_when_discord_answers_an
 
 
 async def test_fetch_gateway_info_raises_without_status_when_nothing_listens(
-    http: aiohttp.ClientSession,
+    http: aiohttp.ClientSession, closed_port: int
 ) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}/api/v10"
+    url = f"http://127.0.0.1:{closed_port}/api/v10"
     with pytest.raises(DiscordApiError, match="cannot reach") as caught:
         await fetch_gateway_info(http, api_base_url=url, token=DEFAULT_TOKEN)
     assert caught.value.status is None

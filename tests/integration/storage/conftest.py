@@ -8,7 +8,6 @@ servers.
 
 from __future__ import annotations
 
-import socket
 from typing import TYPE_CHECKING
 
 import pytest
@@ -19,11 +18,11 @@ from shoal.storage.postgres import close_pool, create_pool
 from shoal.storage.redis_keys import RedisKeys
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import AsyncIterator
 
     import asyncpg
 
-__all__ = ["closed_port", "keys", "migrated_pool", "postgres_settings", "redis_settings"]
+__all__ = ["keys", "migrated_pool", "postgres_settings", "redis_settings"]
 
 
 @pytest.fixture
@@ -55,12 +54,3 @@ async def migrated_pool(
         yield pool
     finally:
         await close_pool(pool)
-
-
-@pytest.fixture
-def closed_port() -> Iterator[int]:
-    """A loopback port that refuses connections: bound (so no one else takes it), not listening."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        yield port

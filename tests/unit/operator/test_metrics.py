@@ -1,4 +1,4 @@
-"""The operator's metrics: gauges from status, one Degraded series per bot, forgetting a bot."""
+"""The operator's metrics: status gauges, Degraded by reason, Lavalink nodes, forgetting."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from typing import Any, Final
 
 from prometheus_client import CollectorRegistry
 
+from shoal.planning.audio_nodes import LavalinkNodeStats, lavalink_penalty
+from shoal_operator.lavalink_stats import NodeDown
 from shoal_operator.metrics import OperatorMetrics
 
 _BOT: Final = {"namespace": "bots", "bot": "mybot"}
@@ -45,6 +47,42 @@ def _status(**changes: object) -> dict[str, object]:
         ],
     }
     return status | changes
+
+
+_NODE_GAUGES: Final = (
+    "shoal_operator_lavalink_node_up",
+    "shoal_operator_lavalink_players",
+    "shoal_operator_lavalink_playing_players",
+    "shoal_operator_lavalink_system_load",
+    "shoal_operator_lavalink_frames_deficit",
+    "shoal_operator_lavalink_frames_nulled",
+    "shoal_operator_lavalink_penalty",
+)
+_BUSY: Final = LavalinkNodeStats(
+    players=5,
+    playing_players=4,
+    system_load=0.5,
+    frames_sent=2400,
+    frames_nulled=30,
+    frames_deficit=12,
+)
+_IDLE: Final = LavalinkNodeStats(
+    players=0,
+    playing_players=0,
+    system_load=0.1,
+    frames_sent=None,
+    frames_nulled=None,
+    frames_deficit=None,
+)
+
+
+def _node_series(metrics: OperatorMetrics, node: str, bot: str = "mybot") -> dict[str, float]:
+    return {
+        sample.name: sample.value
+        for family in metrics.registry.collect()
+        for sample in family.samples
+        if sample.labels.get("node") == node and sample.labels.get("bot") == bot
+    }
 
 
 def _value(metrics: OperatorMetrics, name: str, **labels: str) -> float | None:
@@ -152,6 +190,63 @@ def test_record_status_starts_afresh_when_a_forgotten_bot_returns() -> None:
     metrics.record_status("bots", "mybot", _status(conditions=[_degraded("InvalidSpec")]))
     labels = _BOT | {"reason": "InvalidSpec"}
     assert metrics.registry.get_sample_value("shoal_operator_degraded", labels) == 1.0
+
+
+def test_record_lavalink_nodes_sets_every_node_gauge_when_the_node_answered() -> None:
+    metrics = OperatorMetrics()
+    metrics.record_lavalink_nodes("bots", "mybot", {"mybot-lavalink-0": _BUSY})
+    assert _node_series(metrics, "mybot-lavalink-0") == {
+        "shoal_operator_lavalink_node_up": 1.0,
+        "shoal_operator_lavalink_players": 5.0,
+        "shoal_operator_lavalink_playing_players": 4.0,
+        "shoal_operator_lavalink_system_load": 0.5,
+        "shoal_operator_lavalink_frames_deficit": 12.0,
+        "shoal_operator_lavalink_frames_nulled": 30.0,
+        "shoal_operator_lavalink_penalty": lavalink_penalty(_BUSY),
+    }
+
+
+def test_record_lavalink_nodes_leaves_out_frame_gauges_when_the_node_has_no_frame_stats() -> None:
+    metrics = OperatorMetrics()
+    metrics.record_lavalink_nodes("bots", "mybot", {"mybot-lavalink-0": _BUSY})
+    metrics.record_lavalink_nodes("bots", "mybot", {"mybot-lavalink-0": _IDLE})
+    series = _node_series(metrics, "mybot-lavalink-0")
+    assert "shoal_operator_lavalink_frames_nulled" not in series
+    assert "shoal_operator_lavalink_frames_deficit" not in series
+    assert series["shoal_operator_lavalink_penalty"] == lavalink_penalty(_IDLE)
+    assert series["shoal_operator_lavalink_node_up"] == 1.0
+
+
+def test_record_lavalink_nodes_keeps_only_node_up_at_zero_when_the_node_is_down() -> None:
+    metrics = OperatorMetrics()
+    metrics.record_lavalink_nodes("bots", "mybot", {"mybot-lavalink-0": _BUSY})
+    metrics.record_lavalink_nodes("bots", "mybot", {"mybot-lavalink-0": NodeDown("timed out")})
+    assert _node_series(metrics, "mybot-lavalink-0") == {"shoal_operator_lavalink_node_up": 0.0}
+
+
+def test_record_lavalink_nodes_removes_a_nodes_series_when_the_node_is_gone() -> None:
+    metrics = OperatorMetrics()
+    nodes = {"mybot-lavalink-0": _BUSY, "mybot-lavalink-1": _IDLE}
+    metrics.record_lavalink_nodes("bots", "mybot", nodes)
+    metrics.record_lavalink_nodes("bots", "other", {"other-lavalink-0": _BUSY})
+    metrics.record_lavalink_nodes("bots", "mybot", {"mybot-lavalink-0": _BUSY})
+    assert _node_series(metrics, "mybot-lavalink-1") == {}
+    assert len(_node_series(metrics, "mybot-lavalink-0")) == len(_NODE_GAUGES)
+    metrics.record_lavalink_nodes("bots", "mybot", {})  # Lavalink turned off
+    assert _node_series(metrics, "mybot-lavalink-0") == {}
+    assert len(_node_series(metrics, "other-lavalink-0", bot="other")) == len(_NODE_GAUGES)
+
+
+def test_forget_removes_the_lavalink_node_series_when_the_bot_is_deleted() -> None:
+    metrics = OperatorMetrics()
+    down = NodeDown("cannot connect")
+    metrics.record_lavalink_nodes("bots", "mybot", {"mybot-lavalink-0": _BUSY, "n1": down})
+    metrics.record_lavalink_nodes("bots", "other", {"other-lavalink-0": _BUSY})
+    metrics.forget("bots", "mybot")
+    assert _series_of(metrics, _BOT) == []
+    assert len(_node_series(metrics, "other-lavalink-0", bot="other")) == len(_NODE_GAUGES)
+    metrics.record_lavalink_nodes("bots", "mybot", {"mybot-lavalink-0": _IDLE})  # it returns
+    assert _node_series(metrics, "mybot-lavalink-0")["shoal_operator_lavalink_node_up"] == 1.0
 
 
 def test_operator_metrics_are_all_named_shoal_operator_when_registered() -> None:
