@@ -37,6 +37,8 @@ VERSION: Final = "v1alpha1"
 PLURAL: Final = "discordbots"
 _LOG = logging.getLogger(__name__)
 _RETRY_DELAY_S: Final = 10.0
+#: Seconds between kopf's checks that a cancelled timer pass has ended (see startup).
+_CANCELLATION_POLLING_S: Final = 1.0
 
 
 @dataclasses.dataclass(slots=True)
@@ -129,6 +131,10 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
         )
         settings.posting.level = logging.INFO
         settings.scanning.disabled = True
+        # A DiscordBot deleted while its timer pass runs: kopf re-checks the stopped timer
+        # after this many seconds (default 60), and nothing else wakes it, so deletion would
+        # wait that long.
+        settings.background.cancellation_polling = _CANCELLATION_POLLING_S
         settings.peering.name = memo.settings.peering_name
         settings.peering.priority = memo.settings.priority
         settings.peering.standalone = memo.settings.is_standalone

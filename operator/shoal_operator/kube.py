@@ -17,7 +17,9 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import math
 import ssl
+import time
 from typing import TYPE_CHECKING, Any, Final, Self, cast
 
 import aiohttp
@@ -26,12 +28,15 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
 __all__ = ["RESOURCES", "KubeApi", "KubeError", "Resource", "resource_of"]
 
 _MERGE_PATCH: Final = "application/merge-patch+json"
 _TIMEOUT: Final = aiohttp.ClientTimeout(total=30)
+#: How often the token is looked at again: the kubelet rotates a projected service-account
+#: token well before it expires (after 80% of its lifetime, at least an hour).
+_TOKEN_RECHECK_S: Final = 60.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -85,11 +90,22 @@ class KubeApi:
     """Calls the Kubernetes API over one aiohttp session."""
 
     def __init__(
-        self, host: str, *, headers: Mapping[str, str], ssl_context: ssl.SSLContext | bool
+        self,
+        host: str,
+        *,
+        authorization: Callable[[], str | None],
+        ssl_context: ssl.SSLContext | bool,
     ) -> None:
-        """Talk to ``host`` with ``headers`` (authorization) and ``ssl_context``."""
+        """Talk to ``host`` with ``ssl_context``, authorized by what ``authorization`` returns.
+
+        ``authorization`` gives the ``Authorization`` header's value (None: send none). It
+        may read a file (a service account's token, which the kubelet rotates), so it runs
+        in a thread, at most once per :data:`_TOKEN_RECHECK_S`.
+        """
         self._host = host.rstrip("/")
-        self._headers = dict(headers)
+        self._authorization_source = authorization
+        self._authorization: str | None = None
+        self._authorization_read_at = -math.inf
         self._ssl = ssl_context
         self._session: aiohttp.ClientSession | None = None
 
@@ -103,10 +119,12 @@ class KubeApi:
             )
         except k8s_config.ConfigException:
             await asyncio.to_thread(k8s_config.load_kube_config, client_configuration=configuration)
-        headers: dict[str, str] = {}
-        token = configuration.get_api_key_with_prefix("authorization")
-        if token:
-            headers["Authorization"] = token
+
+        def authorization() -> str | None:
+            # kubernetes keeps the token as api_key["BearerToken"] ("Bearer ..."), and its
+            # refresh hook re-reads a rotated service-account token or an expired exec one.
+            return configuration.get_api_key_with_prefix("BearerToken", alias="authorization")
+
         context: ssl.SSLContext | bool = False
         if configuration.host.startswith("https://"):
             context = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
@@ -115,12 +133,19 @@ class KubeApi:
             if not configuration.verify_ssl:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
-        return cls(configuration.host, headers=headers, ssl_context=context)
+        return cls(configuration.host, authorization=authorization, ssl_context=context)
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=_TIMEOUT, headers=self._headers)
+            self._session = aiohttp.ClientSession(timeout=_TIMEOUT)
         return self._session
+
+    async def _authorization_header(self) -> dict[str, str]:
+        now = time.monotonic()
+        if now - self._authorization_read_at >= _TOKEN_RECHECK_S:
+            self._authorization = await asyncio.to_thread(self._authorization_source)
+            self._authorization_read_at = now
+        return {} if self._authorization is None else {"Authorization": self._authorization}
 
     async def close(self) -> None:
         """Close the HTTP session."""
@@ -138,7 +163,9 @@ class KubeApi:
         params: Mapping[str, str] | None = None,
     ) -> dict[str, Any] | None:
         data = None if body is None else orjson.dumps(body)
-        headers = {"Content-Type": content_type} if data is not None else {}
+        headers = await self._authorization_header()
+        if data is not None:
+            headers["Content-Type"] = content_type
         async with self._http().request(
             method, self._host + path, data=data, headers=headers, params=params, ssl=self._ssl
         ) as response:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.kube.demo_operator import WIDGET_KIND, register
 from tests.e2e.kube.emulator import ApiCall
-from tests.e2e.kube.fixtures import KubeApiError, running_kopf
+from tests.e2e.kube.fixtures import TEST_CLIENT_TOKEN, KubeApiError, running_kopf
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -288,6 +288,7 @@ async def test_emulator_records_calls_in_rbac_terms_when_serving(kube_api: KubeA
         resource="discordbots",
         subresource="status",
         namespace=_NS,
+        bearer_token=TEST_CLIENT_TOKEN,
     )
     assert kube_api.emulator.calls[-2].verb == "create"
 

@@ -174,6 +174,10 @@ class ApiCall:
     """Subresource such as ``status``, if any."""
     namespace: str | None
     """Namespace of the request; None when cluster-wide."""
+    bearer_token: str | None = None
+    """The ``Authorization: Bearer`` token sent, if any: who called (nothing is authenticated
+    here, but a test that gives each client its own token can tell their calls apart, as RBAC
+    tells subjects apart)."""
 
 
 # --- Pure helpers: patches and selectors --------------------------------------------------------
@@ -917,7 +921,14 @@ def _describe(request: kmock.Request) -> ApiCall:
         resource=resource.plural if is_resource and resource is not None else None,
         subresource=request.subresource,
         namespace=request.namespace,
+        bearer_token=_bearer_token(request.headers),
     )
+
+
+def _bearer_token(headers: Mapping[str, str]) -> str | None:
+    value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    scheme, _, token = value.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 _VERB_BY_METHOD: Final[dict[tuple[str, bool], str]] = {

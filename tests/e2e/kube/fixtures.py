@@ -1,11 +1,12 @@
 """pytest fixtures and an HTTP client for the in-memory Kubernetes API of the e2e tests.
 
 Owns the ``kube_api`` fixture (a ``KubeEmulator`` served on a free loopback port, with the
-Shoal CRD registered), ``KubeApi`` (small async helpers over aiohttp that tests and the
-simulated kubelet use to talk to it like any client would, plus a kubeconfig writer for
-kopf and the ``kubernetes`` client) and ``running_kopf`` (kopf's ``KopfRunner`` from async
-tests, stopped without blocking the loop that serves the API). Does not own the API
-semantics (``tests.e2e.kube.emulator``) nor any controller (``tests.e2e.kube.kubelet``).
+chart's CRDs registered: DiscordBot and kopf's peering kinds), ``KubeApi`` (small async
+helpers over aiohttp that tests and the simulated kubelet use to talk to it like any client
+would, plus a kubeconfig writer for kopf and the ``kubernetes`` client) and ``running_kopf``
+(kopf's ``KopfRunner`` from async tests, stopped without blocking the loop that serves the
+API). Does not own the API semantics (``tests.e2e.kube.emulator``) nor any controller
+(``tests.e2e.kube.kubelet``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
     import kopf
 
 __all__ = [
+    "KOPF_PEERING_CRD_PATH",
     "SHOAL_CRD_PATH",
+    "TEST_CLIENT_TOKEN",
     "KubeApi",
     "KubeApiError",
     "kube_api",
@@ -43,9 +46,13 @@ __all__ = [
 T = TypeVar("T")
 JsonObject = dict[str, Any]
 
-SHOAL_CRD_PATH: Final = (
-    Path(__file__).resolve().parents[3] / "charts" / "shoal" / "crds" / "discordbots.shoal.dev.yaml"
-)
+_CHART_CRDS: Final = Path(__file__).resolve().parents[3] / "charts" / "shoal" / "crds"
+SHOAL_CRD_PATH: Final = _CHART_CRDS / "discordbots.shoal.dev.yaml"
+#: kopf's KopfPeering and ClusterKopfPeering, as the chart installs them.
+KOPF_PEERING_CRD_PATH: Final = _CHART_CRDS / "kopf-peering.yaml"
+#: The bearer token of ``KubeApi``'s own calls (tests, simulated kubelet): tells them apart
+#: from the calls of processes given a kubeconfig (``ApiCall.bearer_token``).
+TEST_CLIENT_TOKEN: Final = "e2e-test-client"  # noqa: S105 - nothing checks it
 _PATCH_CONTENT_TYPES: Final = {
     "merge": "application/merge-patch+json",
     "json": "application/json-patch+json",
@@ -78,13 +85,17 @@ class KubeApi:
         self.url = url.rstrip("/")
         self._session = session
 
-    def write_kubeconfig(self, path: Path) -> Path:
-        """Write a kubeconfig for this API (plain HTTP, a dummy token) and return its path."""
+    def write_kubeconfig(self, path: Path, *, token: str = "emulator-token") -> Path:  # noqa: S107 - a dummy
+        """Write a kubeconfig for this API (plain HTTP, ``token``) and return its path.
+
+        Nothing checks the token, but every call records it (``ApiCall.bearer_token``): give a
+        client its own to tell its calls apart.
+        """
         config = {
             "apiVersion": "v1",
             "kind": "Config",
             "clusters": [{"name": "emulator", "cluster": {"server": self.url}}],
-            "users": [{"name": "emulator", "user": {"token": "emulator-token"}}],
+            "users": [{"name": "emulator", "user": {"token": token}}],
             "contexts": [
                 {
                     "name": "emulator",
@@ -97,9 +108,9 @@ class KubeApi:
         return path
 
     def register_crd_file(self, path: Path) -> list[KindInfo]:
-        """Serve the custom resource defined by a CRD manifest file."""
-        crd = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return self.emulator.register_crd(crd)
+        """Serve the custom resources defined by a CRD manifest file (one or more documents)."""
+        documents = yaml.safe_load_all(path.read_text(encoding="utf-8"))
+        return [info for crd in documents if crd for info in self.emulator.register_crd(crd)]
 
     def object_url(
         self,
@@ -228,14 +239,18 @@ class KubeApi:
 
 @pytest_asyncio.fixture
 async def kube_api() -> AsyncIterator[KubeApi]:
-    """A fresh in-memory Kubernetes API on a free loopback port, with the Shoal CRD served."""
+    """A fresh in-memory Kubernetes API on a free loopback port, serving the chart's CRDs.
+
+    The DiscordBot CRD and kopf's peering CRDs, from the chart's files.
+    """
     async with (
         KubeEmulator() as emulator,
         kmock.Server(emulator) as server,
-        aiohttp.ClientSession() as session,
+        aiohttp.ClientSession(headers={"Authorization": f"Bearer {TEST_CLIENT_TOKEN}"}) as session,
     ):
         api = KubeApi(emulator, str(server.url), session)
         api.register_crd_file(SHOAL_CRD_PATH)
+        api.register_crd_file(KOPF_PEERING_CRD_PATH)
         yield api
 
 
