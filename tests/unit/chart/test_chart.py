@@ -173,6 +173,15 @@ def test_rendered_discordbot_is_admitted_by_the_crd_when_enabled(variant: str) -
     assert admitted["spec"]["image"].startswith(repository)
 
 
+@pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("discordbot-*.yaml")))
+def test_sample_bot_spec_is_accepted_as_values_and_admitted_when_rendered(example: Path) -> None:
+    sample = load_values(example)
+    values = {"discordBot": {"enabled": True, "name": "sample", "spec": sample["spec"]}}
+    bot = _one(render(values), "DiscordBot")
+    assert bot["spec"] == sample["spec"]
+    admit(bot)
+
+
 def test_every_kind_validates_when_its_schema_is_bundled() -> None:
     # Everything but the custom kinds must have a schema: a typo in apiVersion would
     # otherwise slip through as "unknown".
