@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 import time
 from typing import TYPE_CHECKING, Any, Final
 
@@ -139,6 +140,10 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
         settings.peering.priority = memo.settings.priority
         settings.peering.standalone = memo.settings.is_standalone
         settings.peering.mandatory = not memo.settings.is_standalone
+        # kopf keeps whole seconds (its Peer record does int(lifetime)): round up, so a
+        # record never expires sooner than configured (and 0, which kopf reads as "gone",
+        # is impossible: the setting is at least 1 s).
+        settings.peering.lifetime = math.ceil(memo.settings.peering_lifetime_s)
         memo.connections = Connections(
             await KubeApi.from_environment(), aiohttp.ClientSession(), memo.metrics
         )

@@ -32,6 +32,11 @@ class OperatorSettings:
     """The KopfPeering object replicas coordinate through."""
     priority: int = 0
     """Peering priority: the highest-priority live replica works, the others stand by."""
+    peering_lifetime_s: float = 60.0
+    """Seconds a replica's peering record counts as alive without a keep-alive (kopf's
+    ``settings.peering.lifetime``, whole seconds: rounded up). A standby takes over at most
+    this long after the active replica dies; keep-alives go out 5-10 s before it ends
+    (every second when it is under 6 s)."""
     is_standalone: bool = False
     """Run without peering (one replica only)."""
     reconcile_interval_s: float = 15.0
@@ -57,6 +62,19 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
+def _float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(name, f"must be a number, got {raw!r}") from None
+    if not low <= value <= high:  # also refuses nan
+        raise SettingsError(name, f"must be between {low:g} and {high:g}, got {raw}")
+    return value
+
+
 def operator_settings(env: Mapping[str, str]) -> OperatorSettings:
     """Build the operator's settings from ``env``; SettingsError names a bad variable."""
     namespaces = tuple(
@@ -77,6 +95,7 @@ def operator_settings(env: Mapping[str, str]) -> OperatorSettings:
         raise SettingsError("SHOAL_OPERATOR_INTERVAL_S", "must be a number") from None
     if not 0.2 <= interval_s <= 3600:  # noqa: PLR2004 - sub-second only for tests
         raise SettingsError("SHOAL_OPERATOR_INTERVAL_S", "must be between 0.2 and 3600")
+    lifetime_s = _float(env, "SHOAL_OPERATOR_PEERING_LIFETIME_S", 60.0, 1.0, 3600.0)
     level = (env.get("SHOAL_LOG_LEVEL", "").strip() or "INFO").upper()
     if level not in _LOG_LEVELS:
         raise SettingsError("SHOAL_LOG_LEVEL", f"must be one of {sorted(_LOG_LEVELS)}")
@@ -87,6 +106,7 @@ def operator_settings(env: Mapping[str, str]) -> OperatorSettings:
         namespaces=namespaces,
         peering_name=peering,
         priority=_int(env, "SHOAL_OPERATOR_PRIORITY", 0, -1_000_000, 1_000_000),
+        peering_lifetime_s=lifetime_s,
         is_standalone=standalone_raw in ("true", "1"),
         reconcile_interval_s=interval_s,
         metrics_port=_int(env, "SHOAL_OPERATOR_METRICS_PORT", 9090, 0, 65_535),

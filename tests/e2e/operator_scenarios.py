@@ -5,8 +5,8 @@ SIMULATED kubelet starts pods with (real ``python -m shoal worker`` and ``sync-c
 processes, a placeholder for Lavalink), and ``running_operator``: the real
 ``python -m shoal operator`` run the way the Helm chart runs it (kopf peering through a
 KopfPeering object, not standalone), with a kubeconfig token of its own so its API calls can
-be told apart from the tests' (``ApiCall.bearer_token``). Does not own any assertion about
-the outcome: the tests do that.
+be told apart from the tests' and from other operators' (``ApiCall.bearer_token``). Does not
+own any assertion about the outcome: the tests do that.
 """
 
 from __future__ import annotations
@@ -190,16 +190,20 @@ async def running_operator(  # the API, where, and how the chart would configure
     *,
     peering: str = PEERING,
     priority: int = 0,
+    token: str = OPERATOR_TOKEN,
+    peering_lifetime_s: float | None = None,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """Run ``python -m shoal operator`` on ``namespace`` as the chart does; stop it on exit.
 
     Peering as in the chart: not standalone, through the KopfPeering ``peering`` in the
-    namespace (created here when absent, as the chart creates it before the operator starts).
-    Its kubeconfig (next to ``log``) carries :data:`OPERATOR_TOKEN`.
+    namespace (created here when absent, as the chart creates it before the operator starts),
+    with kopf's default peering lifetime unless ``peering_lifetime_s`` is given. Its
+    kubeconfig (next to ``log``, so one per log) carries ``token``: give each of several
+    operators its own to tell their calls apart.
     """
     if await kube_api.find("kopf.dev/v1", "KopfPeering", namespace, peering) is None:
         await kube_api.create(_peering(namespace, peering))
-    kubeconfig = kube_api.write_kubeconfig(log.with_suffix(".kubeconfig"), token=OPERATOR_TOKEN)
+    kubeconfig = kube_api.write_kubeconfig(log.with_suffix(".kubeconfig"), token=token)
     env = {
         "KUBECONFIG": str(kubeconfig),
         "SHOAL_OPERATOR_NAMESPACES": namespace,
@@ -210,6 +214,8 @@ async def running_operator(  # the API, where, and how the chart would configure
         "SHOAL_OPERATOR_METRICS_PORT": str(_free_port()),
         "SHOAL_OPERATOR_HEALTH_PORT": str(_free_port()),
     }
+    if peering_lifetime_s is not None:
+        env["SHOAL_OPERATOR_PEERING_LIFETIME_S"] = str(peering_lifetime_s)
     process = await _spawn(["operator"], env, log)
     try:
         yield process
