@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import math
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import aiohttp
 import kopf
@@ -26,7 +26,7 @@ from shoal_operator.kube import KubeApi
 from shoal_operator.reconciling import BotRef, Connections, reconcile
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Coroutine, Mapping
 
     from shoal_operator.metrics import OperatorMetrics
     from shoal_operator.settings import OperatorSettings
@@ -105,6 +105,34 @@ async def _reconcile(
     patch.status.update(_status_patch(body.status, status))
 
 
+async def _unless_stopped(
+    work: Coroutine[Any, Any, None], stopped: kopf.DaemonStopped, logger: kopf.Logger
+) -> None:
+    """Run a timer's pass, cancelled if kopf stops the timer (paused, bot deleted, exiting).
+
+    kopf cannot cancel a running timer itself: it leaves it running. A replica that has
+    just paused for a higher-priority one would then finish a pass begun on an older view
+    of the bot, and a stopping operator would run it on closed connections. Cancelling is
+    safe: every step of a pass is idempotent and the next pass (of whichever replica
+    works) replays it.
+    """
+    if stopped:
+        work.close()
+        return
+    task = asyncio.ensure_future(work)
+    stop = asyncio.ensure_future(stopped.wait())
+    try:
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for pending in (task, stop):
+            pending.cancel()
+        await asyncio.gather(task, stop, return_exceptions=True)
+    if task.cancelled():
+        logger.info("reconcile pass cancelled: the timer stopped (%s)", stopped.reason)
+        return
+    task.result()  # re-raise what the pass raised, for kopf to retry
+
+
 def _forget(memo: OperatorMemo, namespace: str, name: str) -> None:
     """Drop a deleted DiscordBot's metric series and its Lavalink nodes' up/down memory."""
     memo.metrics.forget(namespace, name)
@@ -169,9 +197,14 @@ def build_registry(settings: OperatorSettings) -> kopf.OperatorRegistry:
         registry=registry,
     )
     async def tick(
-        body: kopf.Body, patch: kopf.Patch, memo: OperatorMemo, logger: kopf.Logger, **_: object
+        body: kopf.Body,
+        patch: kopf.Patch,
+        memo: OperatorMemo,
+        logger: kopf.Logger,
+        **kwargs: object,
     ) -> None:
-        await _reconcile(memo, body, patch, logger)
+        stopped = cast("kopf.DaemonStopped", kwargs["stopped"])  # kopf's TimerFn omits it
+        await _unless_stopped(_reconcile(memo, body, patch, logger), stopped, logger)
 
     @kopf.on.delete(*resource, optional=True, registry=registry)
     async def deleted(body: kopf.Body, memo: OperatorMemo, **_: object) -> None:

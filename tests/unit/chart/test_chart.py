@@ -339,6 +339,7 @@ def test_operator_deployment_env_parses_as_operator_settings_when_rendered() -> 
     assert settings.peering_name == f"{RELEASE}-operator"
     assert settings.priority == 100
     assert settings.log_level == "DEBUG"
+    assert settings.peering_lifetime_s == 20
     standby = operator_settings(_env(_one(objects, "Deployment", f"{RELEASE}-operator-standby")))
     assert standby.priority == 10
     assert standby.peering_name == settings.peering_name
@@ -350,7 +351,7 @@ def test_operator_deployment_uses_only_known_settings_when_rendered() -> None:
         f"SHOAL_OPERATOR_{name}"
         for name in (
             *("NAMESPACES", "PEERING", "PRIORITY", "STANDALONE"),
-            *("INTERVAL_S", "METRICS_PORT", "HEALTH_PORT"),
+            *("INTERVAL_S", "METRICS_PORT", "HEALTH_PORT", "PEERING_LIFETIME_S"),
         )
     }
     assert set(env) == known
