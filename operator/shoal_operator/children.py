@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from shoal_operator.spec import BotSpec, Resources, SecretKeyRef
 
 __all__ = [
+    "GENERATION_LABEL",
     "HTTP_PORT",
     "LAVALINK_PORT",
     "MAX_BOT_NAME_LENGTH",
@@ -46,6 +47,8 @@ __all__ = [
     "shard_stateful_set",
 ]
 
+#: The label carrying a shard object's generation (the operator finds orphans by it).
+GENERATION_LABEL: Final = "shoal.dev/generation"
 #: The worker's health and metrics port (``SHOAL_HTTP_PORT``).
 HTTP_PORT: Final = 8080
 #: Lavalink's HTTP and websocket port.
@@ -77,7 +80,7 @@ def bot_labels(bot: str, component: str) -> dict[str, str]:
 
 def generation_labels(bot: str, generation: int) -> dict[str, str]:
     """Return the labels of generation ``generation``'s shard objects (also its selector)."""
-    return bot_labels(bot, "shards") | {"shoal.dev/generation": str(generation)}
+    return bot_labels(bot, "shards") | {GENERATION_LABEL: str(generation)}
 
 
 def shard_set_name(bot: str, generation: int) -> str:

@@ -83,6 +83,8 @@ async def _reconcile(
         if reason in ("ReshardStarted", "ReshardCompleted", "ReshardAborted"):
             outcome = reason.removeprefix("Reshard").lower()
             memo.metrics.reshards.labels(bot.namespace, bot.name, outcome).inc()
+        elif reason == "OrphanRemoved":
+            memo.metrics.orphaned_generations_removed.labels(bot.namespace, bot.name).inc()
 
     async with lock:
         started = time.perf_counter()

@@ -106,6 +106,12 @@ class OperatorMetrics:
             (*bot, "outcome"),
             registry=self.registry,
         )
+        self.orphaned_generations_removed = Counter(
+            "shoal_operator_orphaned_generations_removed",
+            "Shard generations removed because no reshard state kept them (left by a crash).",
+            bot,
+            registry=self.registry,
+        )
         self.degraded = Gauge(
             "shoal_operator_degraded",
             "1 when the DiscordBot's Degraded condition is True, by reason.",
@@ -268,6 +274,7 @@ class OperatorMetrics:
             self.reshard_started_timestamp,
             self.lavalink_nodes,
             self.lavalink_nodes_ready,
+            self.orphaned_generations_removed,
         ):
             try:
                 metric.remove(namespace, bot)

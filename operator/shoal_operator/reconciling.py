@@ -6,7 +6,8 @@ update, resume and a timer. A pass reads the spec and Secrets, asks Discord for
 fatal closes), plans the shard count (:func:`shoal.planning.sharding.decide_shard_count`),
 steps the blue/green reshard machine (:func:`shoal.planning.resharding.step_reshard`)
 whose state lives in ``status.reshard``, carries out its actions (StatefulSets,
-Services, PDBs, the active-generation key), keeps Lavalink (``lavalink_reconciling``) and
+Services, PDBs, the active-generation key), removes orphaned generations
+(``generation_removing``), keeps Lavalink (``lavalink_reconciling``) and
 the command-sync Job in line, and returns the new status. If an action fails the
 exception reaches kopf, which retries; the status is not advanced, and replaying the step
 is safe.
@@ -45,6 +46,7 @@ from shoal_operator.discord_api import (
     fetch_approximate_guild_count,
     fetch_gateway_info,
 )
+from shoal_operator.generation_removing import remove_generation, remove_orphaned_generations
 from shoal_operator.kube import KubeApi, resource_of
 from shoal_operator.lavalink_reconciling import NodeWatch, reconcile_lavalink
 from shoal_operator.spec import BotSpec, SecretKeyRef, SpecError, parse_spec
@@ -69,9 +71,6 @@ _MIN_TREND_SPAN_S: Final = 3 * 3600.0
 _DEGRADING_CLOSES: Final = frozenset({4004, 4010, 4012, 4013, 4014})
 #: Discord's "sharding required": the bot has too many guilds per shard. Reshard.
 _SHARDING_REQUIRED: Final = 4011
-_STATEFUL_SET = resource_of("apps/v1", "StatefulSet")
-_SERVICE = resource_of("v1", "Service")
-_PDB = resource_of("policy/v1", "PodDisruptionBudget")
 _JOB = resource_of("batch/v1", "Job")
 
 
@@ -281,9 +280,7 @@ async def _act(
     elif isinstance(action, ActivateGeneration):
         await redis.set(keys.active_generation(), str(action.generation))
     elif isinstance(action, RemoveGeneration):
-        set_name = children.shard_set_name(name, action.generation)
-        for resource in (_STATEFUL_SET, _SERVICE, _PDB):
-            await kube.delete(resource, ns, set_name)
+        await remove_generation(kube, ns, name, action.generation)
 
 
 async def _sync_commands(
@@ -383,6 +380,10 @@ async def _run_pass(
         await _act(action, spec, bot, body, kube=kube, redis=redis, keys=keys)
     for event in step.events:
         emit(reason=event.reason, message=event.message, is_warning=event.is_warning)
+    # Judged by the new state: a target the step just started is kept, not an orphan.
+    for orphan in await remove_orphaned_generations(kube, bot.namespace, bot.name, step.state):
+        message = f"removed shard generation {orphan}: no reshard state keeps it"
+        emit(reason="OrphanRemoved", message=message, is_warning=True)
     result = _Pass(state=step.state)
     if step.state.last_reshard_at and step.state.last_reshard_at != state.last_reshard_at:
         result.fields["lastReshardTime"] = iso_time(step.state.last_reshard_at)

@@ -96,6 +96,8 @@ async def _assert_children(kube_api: KubeApi, namespace: str, uid: str) -> None:
     await kube_api.get("v1", "ConfigMap", namespace, "bot-lavalink-config")
 
 
+# About 30 s alone; the suite-wide 60 s leaves too little room on a loaded 2-core CI runner.
+@pytest.mark.timeout(120)
 async def test_operator_runs_reshards_and_cleans_up_a_discord_bot_when_guilds_grow(
     kube_api: KubeApi,
     redis_url: str,

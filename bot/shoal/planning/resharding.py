@@ -5,6 +5,8 @@ the active-generation key switches to N + 1 once all its shards are READY (see
 :mod:`shoal.planning.generations`), then generation N is removed. :func:`step_reshard`
 takes the persisted :class:`ReshardState` and what the operator observes, and returns the
 next state, the actions to carry out in order, and the events to record.
+:func:`orphaned_generations` names the shard sets no state keeps (left by a crash between
+creating a generation and saving the state that targets it).
 
 Restart-safe: the operator saves the state in the custom resource's status *after*
 carrying out the actions and may crash in between. Every action says what should exist
@@ -20,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Final, TypeAlias
 
 __all__ = [
@@ -33,6 +35,7 @@ __all__ = [
     "ReshardState",
     "ReshardStep",
     "RunGeneration",
+    "orphaned_generations",
     "session_starts_needed",
     "step_reshard",
 ]
@@ -338,6 +341,21 @@ def _step_switching(state: ReshardState, observation: ReshardObservation) -> Res
         ),
         (ReshardEvent("ReshardCompleted", message),),
     )
+
+
+def orphaned_generations(existing: Iterable[int], state: ReshardState) -> frozenset[int]:
+    """Return the generations in ``existing`` that ``state`` neither runs nor starts.
+
+    ``existing`` is what runs in the cluster; ``state`` is the state about to be saved
+    (after the step's actions). The active generation and, outside STEADY, the target are
+    never returned, whatever the phase: STARTING and SWITCHING keep both. The generation a
+    completed or abandoned reshard removes is no longer in the new state, so it may be
+    returned as well; removing it again is harmless (the removal is idempotent).
+    """
+    kept = {state.active_generation}
+    if state.target_generation is not None:
+        kept.add(state.target_generation)
+    return frozenset(existing) - kept
 
 
 def _keep_active(state: ReshardState) -> tuple[RunGeneration, ActivateGeneration]:

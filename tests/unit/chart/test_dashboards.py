@@ -70,6 +70,7 @@ _REQUIRED_PANELS: Final = {
         "Resharding",
         "Time since reshard start",
         "Reshards in range by outcome",
+        "Orphaned generations removed in range",
         "Degraded by reason",
     },
 }

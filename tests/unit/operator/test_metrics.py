@@ -166,6 +166,7 @@ def test_forget_removes_every_series_of_the_bot_when_it_is_deleted() -> None:
         metrics.reconcile_seconds.labels("bots", bot).observe(0.2)
         metrics.reconcile_errors.labels("bots", bot, "KubeError").inc()
         metrics.reshards.labels("bots", bot, "started").inc()
+        metrics.orphaned_generations_removed.labels("bots", bot).inc()
     assert _series_of(metrics, _BOT)
     metrics.forget("bots", "mybot")
     assert _series_of(metrics, _BOT) == []
@@ -173,6 +174,7 @@ def test_forget_removes_every_series_of_the_bot_when_it_is_deleted() -> None:
     assert _value(metrics, "shoal_operator_reconcile_seconds_count", **_OTHER) == 1
     assert _value(metrics, "shoal_operator_reconcile_errors_total", **_OTHER, error="KubeError")
     assert _value(metrics, "shoal_operator_reshards_total", **_OTHER, outcome="started")
+    assert _value(metrics, "shoal_operator_orphaned_generations_removed_total", **_OTHER) == 1
     degraded = _OTHER | {"reason": "TokenRejected"}
     assert metrics.registry.get_sample_value("shoal_operator_degraded", degraded) == 1.0
 
@@ -252,7 +254,7 @@ def test_forget_removes_the_lavalink_node_series_when_the_bot_is_deleted() -> No
 def test_operator_metrics_are_all_named_shoal_operator_when_registered() -> None:
     metrics = OperatorMetrics()
     names = [family.name for family in metrics.registry.collect()]
-    assert len(names) == 22
+    assert len(names) == 23
     assert all(name.startswith("shoal_operator_") for name in names), names
 
 

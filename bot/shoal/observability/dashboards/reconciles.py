@@ -130,7 +130,7 @@ _RESHARDS: Final = Row(
             "1 while a blue/green reshard runs (a new generation starts beside the old).",
             Query(f"{_MAX} (shoal_operator_resharding{_S})", _LEGEND),
             max_value=1,
-            width=8,
+            width=6,
         ),
         timeseries(
             "Time since reshard start",
@@ -140,7 +140,7 @@ _RESHARDS: Final = Row(
                 _LEGEND,
             ),
             unit="s",
-            width=8,
+            width=6,
         ),
         bar_gauge(
             "Reshards in range by outcome",
@@ -149,7 +149,18 @@ _RESHARDS: Final = Row(
                 f"sum by (bot, outcome) (increase(shoal_operator_reshards_total{_S}[$__range]))",
                 "{{bot}} {{outcome}}",
             ),
-            width=8,
+            width=6,
+        ),
+        bar_gauge(
+            "Orphaned generations removed in range",
+            "Shard generations removed in the time range because no reshard kept them "
+            "(created just before an operator crash). Above 0: look at the operator's restarts.",
+            Query(
+                f"sum by (bot) "
+                f"(increase(shoal_operator_orphaned_generations_removed_total{_S}[$__range]))",
+                "{{bot}}",
+            ),
+            width=6,
         ),
     ),
 )
