@@ -13,11 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import signal
 from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
+from redis.asyncio import Redis
 
+from shoal.gateway.registry import read_registry
+from shoal.storage.redis_keys import RedisKeys
+from shoal_operator import children
 from shoal_sim.discord.server import running_simulator
 from tests.e2e.kube.kubelet import SimulatedKubelet
 from tests.e2e.operator_scenarios import (
@@ -114,7 +119,8 @@ async def test_operator_runs_reshards_and_cleans_up_a_discord_bot_when_guilds_gr
             job_runner=pod_runner(tmp_path),
             namespace=namespace,
         ),
-        running_operator(kube_api, namespace, log),
+        running_operator(kube_api, namespace, log) as operator,
+        Redis.from_url(redis_url) as redis,
     ):
         control = ControlApi(http, sim)
         await seed_secrets(kube_api, namespace, redis_url)
@@ -122,13 +128,12 @@ async def test_operator_runs_reshards_and_cleans_up_a_discord_bot_when_guilds_gr
         uid = created["metadata"]["uid"]
 
         async def running_with(shards: int, generation: int) -> bool:
-            """Whether ``shards`` run READY in ``generation`` (or a later one), Steady."""
             status = await status_of(kube_api, namespace)
             return (
                 status.get("phase") == "Running"
                 and status.get("currentShards") == shards
                 and status.get("readyShards") == shards
-                and status.get("activeGeneration", -1) >= generation
+                and status.get("activeGeneration") == generation
             )
 
         async def seen() -> str:
@@ -160,15 +165,14 @@ async def test_operator_runs_reshards_and_cleans_up_a_discord_bot_when_guilds_gr
         await wait_until(commands_synced, "the command-sync Job to finish", log=log)
 
         # Grow past 200 guilds per shard while /ping load runs: a blue/green reshard. The
-        # 400 new guilds reach the registry over a few passes, so the planner may first
-        # reshard to fewer than 7 shards and then again: either way 7 must end up READY.
+        # operator is frozen (SIGSTOP) until all 400 new guilds are in the shard registry:
+        # a pass in between would plan from a partial count (say 6 shards for 560 guilds,
+        # which also holds at 700), and this test is about the plan for 700.
         load = _Load(control, sorted(sim.world.guilds))
         load.start()
-        await control.call(
-            "POST", "/guilds", json={"count": GROWN_GUILDS - FIRST_GUILDS}, expect=201
-        )
+        await _grow_while_frozen(operator, control, redis, namespace, log)
         await wait_until(
-            lambda: running_with(7, 1), "7 shards READY in a new generation", log=log, state=seen
+            lambda: running_with(7, 1), "7 shards READY in generation 1", log=log, state=seen
         )
         await load.stop()
         assert await kube_api.find("apps/v1", "StatefulSet", namespace, "bot-shards-g0") is None
@@ -198,6 +202,30 @@ async def test_operator_runs_reshards_and_cleans_up_a_discord_bot_when_guilds_gr
         await kube_api.delete(API, "discordbots", namespace, "bot")
 
         await wait_deleted(kube_api, namespace, log=log)
+
+
+async def _grow_while_frozen(
+    operator: asyncio.subprocess.Process,
+    control: ControlApi,
+    redis: Redis,
+    namespace: str,
+    log: pathlib.Path,
+) -> None:
+    """Add the new guilds with the operator stopped until the registry counts them all."""
+    keys = RedisKeys(children.redis_namespace_for(namespace, "bot"))
+
+    async def registry_total() -> bool:
+        entries = await read_registry(redis, keys)
+        return sum(e.guild_count for e in entries if e.generation == 0) == GROWN_GUILDS
+
+    operator.send_signal(signal.SIGSTOP)
+    try:
+        await control.call(
+            "POST", "/guilds", json={"count": GROWN_GUILDS - FIRST_GUILDS}, expect=201
+        )
+        await wait_until(registry_total, "the registry to count every new guild", log=log)
+    finally:
+        operator.send_signal(signal.SIGCONT)
 
 
 async def test_operator_reports_an_invalid_spec_when_a_field_is_out_of_bounds(
