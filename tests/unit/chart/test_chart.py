@@ -14,12 +14,14 @@ import re
 from typing import TYPE_CHECKING, Any, Final, cast
 
 import helm_python
+import jsonschema  # type: ignore[import-untyped]  # types-jsonschema is not a dev dependency
 import kubernetes_validate  # type: ignore[import-untyped]  # the package ships no type hints
 import pytest
 import yaml
 
 from shoal_operator import children
 from shoal_operator.settings import operator_settings
+from tests.unit.chart.monitoring_schemas import MONITORING_SCHEMAS
 from tests.unit.chart.rendering import (
     CHART,
     CI_VALUES,
@@ -158,11 +160,36 @@ def test_every_object_validates_strictly_when_rendered(variant: str, kube_versio
     for obj in _rendered(variant):
         if obj.kind in CUSTOM_KINDS:
             assert obj.body["apiVersion"] == CUSTOM_KINDS[obj.kind], obj.kind
+            if obj.kind in MONITORING_SCHEMAS:
+                _validate_monitoring(obj)
             continue
         try:
             kubernetes_validate.validate(obj.body, kube_version, strict=True)
         except kubernetes_validate.ValidationError as error:
             pytest.fail(f"{obj.template} {obj.kind}/{obj.name} on {kube_version}: {error}")
+
+
+def _validate_monitoring(obj: RenderedObject) -> None:
+    validator = jsonschema.Draft202012Validator(MONITORING_SCHEMAS[obj.kind])
+    problems = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(obj.body)]
+    assert not problems, f"{obj.template} {obj.kind}/{obj.name}: {problems}"
+
+
+def test_monitoring_objects_follow_the_prometheus_operator_api_when_all_enabled() -> None:
+    monitoring = [o for o in render(EVERYTHING) if o.kind in MONITORING_SCHEMAS]
+    assert {o.kind for o in monitoring} == set(MONITORING_SCHEMAS)
+    for obj in monitoring:
+        _validate_monitoring(obj)
+
+
+def test_monitoring_schema_refuses_a_misspelt_field_when_validating() -> None:
+    # Guards the tests above: a typo in a template must not pass as an unknown field.
+    values = {"monitoring": {"podMonitor": {"enabled": True}}}
+    monitor = next(o for o in render(values) if o.kind == "PodMonitor")
+    spec = monitor.body["spec"]
+    spec["podMetricEndpoints"] = spec.pop("podMetricsEndpoints")
+    with pytest.raises(AssertionError, match="podMetricEndpoints"):
+        _validate_monitoring(monitor)
 
 
 @pytest.mark.parametrize("variant", ["production-values", "trial-values"])
