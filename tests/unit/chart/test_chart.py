@@ -518,6 +518,18 @@ def test_chart_names_the_missing_secret_when_the_bot_has_no_store() -> None:
     assert "discordBot.spec.redis is required" in _schema_error(values)
 
 
+def test_chart_refuses_a_bot_no_operator_would_manage_when_namespaces_leave_it_out() -> None:
+    values = {
+        "operator": {"watchNamespaces": ["bots"]},
+        "discordBot": {"enabled": True, "spec": {"tokenSecretRef": {"name": "t"}}},
+        "redis": {"enabled": True},
+        "postgres": {"enabled": True},
+    }
+    assert f'Add "{NAMESPACE}" to operator.watchNamespaces' in _schema_error(values)
+    values["operator"] = {"watchNamespaces": ["bots", NAMESPACE]}
+    assert _one(render(values), "DiscordBot")["metadata"]["namespace"] == NAMESPACE
+
+
 def test_stores_are_off_when_defaults_are_used() -> None:
     kinds = {o.kind for o in _rendered("defaults")}
     assert "StatefulSet" not in kinds
