@@ -94,10 +94,13 @@ def _panels(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _targets() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every query: each panel's targets and each annotation (both carry expr, datasource)."""
     for dashboard in _dashboards():
         for panel in _panels(dashboard):
             for target in panel["targets"]:
                 yield f"{dashboard['uid']} / {panel['title']}", target
+        for annotation in dashboard["annotations"]["list"]:
+            yield f"{dashboard['uid']} / annotation {annotation['name']}", annotation
 
 
 def _variable_selectors() -> Iterator[tuple[str, str]]:
@@ -208,6 +211,16 @@ def test_panels_use_datasource_variable_when_they_query() -> None:
             assert panel["targets"], panel["title"]
             for target in panel["targets"]:
                 assert target["datasource"] == _DATASOURCE, panel["title"]
+        for annotation in dashboard["annotations"]["list"]:
+            assert annotation["datasource"] == _DATASOURCE, annotation["name"]
+
+
+def test_every_dashboard_marks_reshards_when_annotated() -> None:
+    for dashboard in _dashboards():
+        names = [a["name"] for a in dashboard["annotations"]["list"]]
+        assert names == ["Reshards"], dashboard["uid"]
+        (annotation,) = dashboard["annotations"]["list"]
+        assert metric_names_in(annotation["expr"]) == {"shoal_operator_reshards_total"}
 
 
 def test_panels_have_descriptions_and_unique_titles_when_generated() -> None:

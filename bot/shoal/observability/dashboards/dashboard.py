@@ -121,7 +121,7 @@ def dashboard_json(dashboard: Dashboard) -> JSON:
         "timezone": "browser",
         "fiscalYearStartMonth": 0,
         "liveNow": False,
-        "annotations": {"list": []},
+        "annotations": {"list": [_RESHARD_ANNOTATION]},
         "links": [
             {
                 "asDropdown": True,
@@ -138,6 +138,22 @@ def dashboard_json(dashboard: Dashboard) -> JSON:
         "panels": _layout(dashboard.rows),
     }
 
+
+#: Every dashboard marks reshards (started, completed, aborted) of the chosen bots on its
+#: time axis, so a latency bump or an identify burst can be read against them.
+_RESHARD_ANNOTATION: Final = {
+    "name": "Reshards",
+    "datasource": DATASOURCE,
+    "enable": True,
+    "hide": False,
+    "iconColor": "purple",
+    "expr": (
+        "sum by (namespace, bot, outcome) "
+        f"(changes(shoal_operator_reshards_total{{{BOT_MATCHERS}}}[$__rate_interval])) > 0"
+    ),
+    "titleFormat": "Reshard {{outcome}}",
+    "textFormat": "{{namespace}}/{{bot}}",
+}
 
 _DATASOURCE_VARIABLE: Final = {
     "name": "datasource",
