@@ -16,7 +16,6 @@ import base64
 import contextlib
 import os
 import pathlib
-import socket
 import sys
 import uuid
 from typing import TYPE_CHECKING, Any, Final
@@ -25,6 +24,7 @@ import pytest
 
 from shoal_sim.discord.settings import DEFAULT_TOKEN, SimSettings
 from tests.e2e.kube.kubelet import PodLaunch, SubprocessHandle
+from tests.fixtures.ports import free_port
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -77,13 +77,6 @@ _STOP_TIMEOUT_S: Final = 15.0
 def fresh_namespace() -> str:
     """A namespace of its own, so Redis keys and objects never meet another test's."""
     return f"e2e-{uuid.uuid4().hex[:8]}"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _secret(namespace: str, name: str, key: str, value: str) -> dict[str, Any]:
@@ -157,7 +150,7 @@ def pod_runner(log_dir: pathlib.Path) -> Callable[[PodLaunch], Any]:
     async def run(launch: PodLaunch) -> SubprocessHandle:
         log = log_dir / f"{launch.pod_name}.log"
         if list(launch.args[:1]) == ["worker"]:
-            port = _free_port()
+            port = free_port()
             env = dict(launch.env) | {
                 "SHOAL_HTTP_HOST": "127.0.0.1",
                 "SHOAL_HTTP_PORT": str(port),
@@ -211,8 +204,8 @@ async def running_operator(  # the API, where, and how the chart would configure
         "SHOAL_OPERATOR_PEERING": peering,
         "SHOAL_OPERATOR_PRIORITY": str(priority),
         "SHOAL_OPERATOR_INTERVAL_S": "0.5",
-        "SHOAL_OPERATOR_METRICS_PORT": str(_free_port()),
-        "SHOAL_OPERATOR_HEALTH_PORT": str(_free_port()),
+        "SHOAL_OPERATOR_METRICS_PORT": str(free_port()),
+        "SHOAL_OPERATOR_HEALTH_PORT": str(free_port()),
     }
     if peering_lifetime_s is not None:
         env["SHOAL_OPERATOR_PEERING_LIFETIME_S"] = str(peering_lifetime_s)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 import orjson
 
-from shoal_sim.benchmarks.processes import die_with_parent
+from shoal_sim.benchmarks.processes import die_with_parent, install_uvloop
 from shoal_sim.discord import events
 from shoal_sim.discord.server import Simulator
 from shoal_sim.discord.settings import SimSettings
@@ -217,10 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--consumers", type=int, default=2)
     parser.add_argument("--dispatches", type=int, default=200_000)
     args = parser.parse_args(argv)
-    with contextlib.suppress(ImportError):
-        import uvloop  # noqa: PLC0415
-
-        uvloop.install()
+    install_uvloop()
     results = asyncio.run(_main(args))
     sys.stdout.write(_report(results, args))
     missing = [r for r in results if r.delivered != r.dispatches]

@@ -17,6 +17,8 @@ import sys
 import hikari
 import orjson
 
+from shoal_sim.benchmarks.processes import install_uvloop
+
 __all__ = ["main"]
 
 
@@ -88,12 +90,7 @@ def main() -> None:
     parser.add_argument("--cache", action="store_true", help="hikari's default cache (else none)")
     parser.add_argument("--listen", action="store_true", help="a MessageCreateEvent listener")
     args = parser.parse_args()
-    try:
-        import uvloop  # noqa: PLC0415
-
-        uvloop.install()
-    except ImportError:
-        pass
+    install_uvloop()
     asyncio.run(
         _run(
             args.rest_url,

@@ -42,6 +42,7 @@ __all__ = [
     "cpu_seconds",
     "die_with_parent",
     "free_port",
+    "install_uvloop",
     "rss_bytes",
     "running_fleet",
     "start_consumer",
@@ -64,6 +65,15 @@ _libc: Final = ctypes.CDLL(None, use_errno=True)
 def die_with_parent() -> None:
     """Run in a child before exec: SIGKILL it when the benchmark dies (no orphan left)."""
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def install_uvloop() -> None:
+    """Make uvloop the event loop policy of this process, as in production, if installed."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional: absent on platforms uvloop does not build for
+    except ImportError:
+        return
+    uvloop.install()
 
 
 def free_port() -> int:

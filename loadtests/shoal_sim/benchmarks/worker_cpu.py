@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import os
 import sys
@@ -29,6 +28,7 @@ from shoal_sim.benchmarks.processes import (
     UNCACHED_HIKARI,
     WORKER,
     WorkerProcess,
+    install_uvloop,
     running_fleet,
     start_consumer,
     wait_cpu_settled,
@@ -168,10 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shards", type=int, default=4)
     parser.add_argument("--messages", type=int, default=50_000)
     args = parser.parse_args(argv)
-    with contextlib.suppress(ImportError):
-        import uvloop  # noqa: PLC0415
-
-        uvloop.install()
+    install_uvloop()
     results = asyncio.run(_run(args))
     sys.stdout.write(_report(results, args))
     worker = next(r for r in results if r.consumer == _WORKER)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import os
 import sys
@@ -25,6 +24,7 @@ from shoal_sim.benchmarks.processes import (
     CACHED_HIKARI,
     UNCACHED_HIKARI,
     WORKER,
+    install_uvloop,
     rss_bytes,
     running_fleet,
     start_consumer,
@@ -135,10 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members-per-guild", type=int, default=30)
     parser.add_argument("--settle", type=float, default=2.0, help="seconds before reading RSS")
     args = parser.parse_args(argv)
-    with contextlib.suppress(ImportError):
-        import uvloop  # noqa: PLC0415
-
-        uvloop.install()
+    install_uvloop()
     sys.stdout.write(_report(asyncio.run(_run(args)), args))
     return 0
 

@@ -56,7 +56,10 @@ def test_values_schema_rejects_bad_values_when_rendering(
 def test_values_schema_accepts_the_ci_values_when_validated(variant: str) -> None:
     chart = helm_python.Chart.load(CHART)
     try:
+        # validate_schema raises on a refusal (shown below), so reaching the end is a pass.
         chart.validate_schema(chart.merge_values(VARIANTS[variant]))
+        with pytest.raises(helm_python.HelmValuesError, match="logLevel"):
+            chart.validate_schema(chart.merge_values({"operator": {"logLevel": "LOUD"}}))
     finally:
         chart.close()
 
