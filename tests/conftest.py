@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.fixtures.ports",
     "tests.fixtures.postgres_server",
     "tests.fixtures.redis_server",
+    "tests.fixtures.restartable",
 ]
 
 _TESTS_ROOT: Final = Path(__file__).resolve().parent

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from shoal.features.core.commands import core_module
 from shoal.gateway.registry import read_registry
@@ -19,6 +19,7 @@ from shoal.gateway.rest_tracing import instrument_rest
 from shoal.gateway.running import EXIT_FAILED, run_worker
 from shoal.interactions.claiming import RedisInteractionClaims
 from shoal.interactions.client import build_command_client
+from shoal.interactions.expiring import ExpiredInteractionFilter
 from shoal.interactions.gating import ListenerGate
 from shoal.interactions.generations import ActiveGeneration, RedisEventClaims
 from shoal.interactions.identity import WorkerIdentity
@@ -31,6 +32,14 @@ from shoal.observability.status_report import ShardRow, render_status
 from shoal.planning.generations import active_generation_of
 from shoal.storage.errors import StorageUnavailableError
 from shoal.storage.migrating import migrate
+from shoal.storage.postgres import close_pool, create_pool
+from shoal.storage.probing import (
+    postgres_health,
+    postgres_probe,
+    probing,
+    redis_health,
+    redis_probe,
+)
 from shoal.storage.redis_client import close_redis, create_redis
 from shoal.storage.redis_keys import RedisKeys
 
@@ -86,6 +95,14 @@ class _BotShards:
         return {} if self.bot is None else self.bot.shard_states()
 
 
+_REDIS_CONSEQUENCE: Final = (
+    "interactions are answered without claims by the last known active generation only, "
+    "rate limits are off, shards that need to IDENTIFY wait for it, sessions are saved "
+    "when it is back"
+)
+_POSTGRES_CONSEQUENCE: Final = "what needs the database waits until it is back"
+
+
 async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -> int:
     """``shoal worker``: serve this pod's shards, commands, health and metrics until ``stop``."""
     configure_logging(
@@ -104,32 +121,41 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
         redis = await create_redis(
             settings.redis, client_name=f"shoal-commands-{settings.sharding.pod_name}"
         )
+        postgres = await create_pool(
+            settings.postgres,
+            application_name=f"shoal-worker-{settings.sharding.pod_name}"[:63],
+            is_connected_at_start=False,  # a worker runs its shards through a database outage
+        )
     except StorageUnavailableError as error:
         _LOG.error("cannot start the worker: %s", error)
         await health.stop()
         return EXIT_FAILED
+    redis_up = redis_health(metrics, consequence=_REDIS_CONSEQUENCE)
+    postgres_up = postgres_health(metrics, consequence=_POSTGRES_CONSEQUENCE)
     keys = RedisKeys(settings.redis.namespace)
     identity = WorkerIdentity.from_settings(settings.sharding)
     # Read once before the shards start, then every second: listeners never wait on Redis.
-    active = ActiveGeneration(redis, keys, generation=identity.generation)
+    active = ActiveGeneration(redis, keys, generation=identity.generation, health=redis_up)
 
     def prepare(bot: ShardWorkerBot) -> None:
         shards.bot = bot
         # The fleet shares Discord's global REST limit through Redis (hikari's seam).
-        limiter = RedisGlobalLimiter(redis, keys.rest_global_window())
+        limiter = RedisGlobalLimiter(redis, keys.rest_global_window(), health=redis_up)
         bot.rest._bucket_manager = SharedGlobalBucketManager(  # type: ignore[attr-defined] # noqa: SLF001
             limiter, on_start=lambda: instrument_rest(bot.rest, metrics)
         )
+        owner = identity.claim_owner
         build_command_client(
             bot,
             modules=feature_modules(),
             identity=identity,
             gate=ListenerGate(
-                claims=RedisInteractionClaims(redis, keys, owner=identity.claim_owner),
+                claims=RedisInteractionClaims(redis, keys, owner=owner, health=redis_up),
                 generation=active,
+                metrics=metrics,
             ),
-            event_claims=RedisEventClaims(redis, keys, owner=identity.claim_owner),
-            rate_limiter=RedisRateLimiter(redis, keys),
+            event_claims=RedisEventClaims(redis, keys, owner=owner, health=redis_up),
+            rate_limiter=RedisRateLimiter(redis, keys, health=redis_up),
             metrics=metrics,
         )
 
@@ -143,16 +169,23 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
 
     reporting = asyncio.create_task(report_every_second(), name="metrics reporting")
     try:
-        await active.start()
-        return await run_worker(
-            settings,
-            stop=stop,
-            identify_window_s=settings.discord.identify_window_s,
-            prepare_bot=prepare,
-        )
+        async with (
+            probing(redis_up, redis_probe(redis)),
+            probing(postgres_up, postgres_probe(postgres)),
+        ):
+            await active.start()
+            return await run_worker(
+                settings,
+                stop=stop,
+                identify_window_s=settings.discord.identify_window_s,
+                prepare_bot=prepare,
+                health=redis_up,
+                raw_event_filter=ExpiredInteractionFilter(metrics),
+            )
     finally:
         reporting.cancel()
         await active.stop()
+        await close_pool(postgres)
         await close_redis(redis)
         await health.stop()
 

@@ -25,6 +25,7 @@ from typing_extensions import override
 from shoal.gateway.closing import fatal_close_of
 from shoal.gateway.shard import CoordinatedShard, ShardSnapshot
 from shoal.planning.closing import CloseAction, action_for_close
+from shoal.storage.probing import REDIS_ERRORS, redis_health
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -32,8 +33,10 @@ if TYPE_CHECKING:
 
     from shoal.config import WorkerSettings
     from shoal.gateway.closing import FatalClose
+    from shoal.gateway.counting import RawEventFilter
     from shoal.gateway.identifying import IdentifyGate
     from shoal.gateway.sessions import SessionStore, StoredSession
+    from shoal.observability.dependencies import DependencyHealth
     from shoal.observability.shard_status import ShardStatus
 
 __all__ = ["SESSION_FLUSH_INTERVAL_S", "ShardWorkerBot"]
@@ -73,8 +76,14 @@ class ShardWorkerBot(hikari.GatewayBot):
         *,
         sessions: SessionStore,
         gate_for: Callable[[int], IdentifyGate],
+        raw_event_filter: RawEventFilter | None = None,
     ) -> None:
-        """Build the bot; ``gate_for(max_concurrency)`` makes the gate once it is known."""
+        """Build the bot; ``gate_for(max_concurrency)`` makes the gate once it is known.
+
+        ``raw_event_filter`` sees every dispatch of every shard before hikari parses it
+        and drops those it returns False for (the composition root's: expired
+        interactions).
+        """
         super().__init__(
             settings.discord.token,
             rest_url=settings.discord.rest_url,
@@ -91,6 +100,7 @@ class ShardWorkerBot(hikari.GatewayBot):
         self._range = settings.sharding.shards
         self._sessions = sessions
         self._gate_for = gate_for
+        self._raw_event_filter = raw_event_filter
         self._gate: IdentifyGate | None = None
         self._presence: _Presence | None = None
         self._coordinated: dict[int, CoordinatedShard] = {}
@@ -178,6 +188,7 @@ class ShardWorkerBot(hikari.GatewayBot):
             shard_count=self._range.total,
             token=self._token,
             url=self._presence.url,
+            raw_event_filter=self._raw_event_filter,
         )
         self._coordinated[shard_id] = shard
         try:
@@ -254,14 +265,30 @@ class ShardWorkerBot(hikari.GatewayBot):
             await self._sessions.clear(shard_id, self._range.total)
         self._saved.update(changed)
 
-    async def keep_sessions_flushed(self, interval_s: float = SESSION_FLUSH_INTERVAL_S) -> None:
-        """Flush sessions every ``interval_s`` until cancelled; a failed flush is retried."""
+    async def keep_sessions_flushed(
+        self,
+        interval_s: float = SESSION_FLUSH_INTERVAL_S,
+        *,
+        health: DependencyHealth | None = None,
+    ) -> None:
+        """Flush sessions every ``interval_s`` until cancelled; a failed flush is retried.
+
+        While ``health`` (Redis's) says Redis is down no flush is tried, and every session
+        is written again once it is back: a restarted Redis may have lost them all.
+        """
+        health = health or redis_health(None)
         while True:
             await asyncio.sleep(interval_s)
+            if not health.is_up:
+                self._saved.clear()
+                continue
             try:
                 await self.flush_sessions()
-            except Exception:  # noqa: BLE001 - Redis may come back: keep the shards running
-                _LOG.warning("could not save gateway sessions", exc_info=True)
+            except REDIS_ERRORS as error:  # Redis may come back: keep the shards running
+                health.report_failure(error, operation="session_flush")
+                self._saved.clear()
+            else:
+                health.report_success()
 
     async def close_for_restart(self) -> None:
         """Close every shard with a resumable code, save the sessions, then close the bot."""
@@ -271,8 +298,12 @@ class ShardWorkerBot(hikari.GatewayBot):
                 _LOG.warning("a shard did not close cleanly", exc_info=outcome)
         try:
             await self.flush_sessions()
-        except Exception:  # noqa: BLE001 - still close the bot; the next worker identifies
-            _LOG.warning("could not save the sessions at shutdown", exc_info=True)
+        except REDIS_ERRORS as error:  # still close the bot; the next worker identifies
+            _LOG.warning(
+                "could not save the sessions at shutdown (%s): the next worker on these "
+                "shards will IDENTIFY instead of resuming",
+                type(error).__name__,
+            )
         if self.is_alive:
             await self.close()
 

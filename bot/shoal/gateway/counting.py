@@ -1,25 +1,35 @@
-"""A shard's dispatch and guild counts, taken from raw dispatches with no cache or parsing.
+"""A shard's raw dispatches: counted, filtered and watched for READY, with no parsing.
 
 hikari hands every dispatch of a shard to its event manager's ``consume_raw_event``
 before anything is parsed. :class:`CountingEvents` stands between one shard and the
 bot's event manager: a dict increment and a set lookup per dispatch, and for READY,
 GUILD_CREATE and GUILD_DELETE the pure rule :func:`shoal.planning.guilds.guild_count_after`.
-Does not own what the counts are used for (``shoal.gateway.registry``, metrics).
+Then a :data:`RawEventFilter` given by the composition root may drop the dispatch before
+hikari builds anything from it (expired interactions), and READY is reported to the
+shard's ``on_ready`` (the identify gate learns when Discord has answered an IDENTIFY).
+Does not own what the counts are used for (``shoal.gateway.registry``, metrics) nor what
+a filter keeps.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from shoal.planning.guilds import GUILD_COUNT_EVENTS, guild_count_after
 
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Callable
 
     import hikari
     from hikari.api import EventManager
 
-__all__ = ["CountingEvents"]
+__all__ = ["CountingEvents", "RawEventFilter"]
+
+_READY: Final = "READY"
+
+RawEventFilter: TypeAlias = "Callable[[str, dict[str, Any]], bool]"
+"""Called with each dispatch's name and raw payload; False drops the dispatch."""
 
 
 class CountingEvents:
@@ -29,11 +39,23 @@ class CountingEvents:
     manager (``hikari/impl/shard.py``); anything else is passed through unchanged.
     """
 
-    __slots__ = ("_events", "dispatches", "guild_count")
+    __slots__ = ("_events", "_keep", "_on_ready", "dispatches", "guild_count")
 
-    def __init__(self, events: EventManager) -> None:
-        """Wrap the bot's event manager ``events``."""
+    def __init__(
+        self,
+        events: EventManager,
+        *,
+        keep: RawEventFilter | None = None,
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
+        """Wrap the bot's event manager ``events``.
+
+        ``keep`` drops the dispatches it returns False for; ``on_ready`` is called when
+        READY arrives (before hikari parses it).
+        """
         self._events = events
+        self._keep = keep
+        self._on_ready = on_ready
         self.guild_count = 0
         """Guilds of the shard's session: READY's list, plus joins, minus leaves."""
         self.dispatches: dict[str, int] = {}
@@ -46,6 +68,10 @@ class CountingEvents:
         self.dispatches[event_name] = self.dispatches.get(event_name, 0) + 1
         if event_name in GUILD_COUNT_EVENTS:
             self.guild_count = guild_count_after(self.guild_count, event_name, payload)
+            if event_name == _READY and self._on_ready is not None:
+                self._on_ready()
+        if self._keep is not None and not self._keep(event_name, payload):
+            return
         self._events.consume_raw_event(event_name, shard, payload)
 
     def dispatch(

@@ -6,6 +6,10 @@ wraps hikari's bucket manager so that every rate-limited request first takes a s
 Redis sliding window that all pods share. Interaction callbacks (no rate limit in
 hikari) and webhook routes (interaction follow-ups) are exempt, as on Discord.
 
+When Redis cannot be reached (or is known to be down) a request goes ahead without a
+slot (fail open: hikari still paces this process and backs off on a 429), counted as
+served without Redis; the outage is logged once by Redis's health.
+
 Alternative: point ``SHOAL_REST_URL`` at a REST proxy such as nirn-proxy, which then
 owns the limit for the whole fleet; leave this limiter off in that case.
 """
@@ -20,11 +24,15 @@ from typing import TYPE_CHECKING, Final
 from hikari.impl import buckets
 from typing_extensions import override
 
+from shoal.storage.probing import REDIS_ERRORS, redis_health
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
 
     import redis.asyncio as redis_asyncio
     from hikari.internal import routes
+
+    from shoal.observability.dependencies import DependencyHealth
 
 __all__ = ["RedisGlobalLimiter", "SharedGlobalBucketManager"]
 
@@ -44,6 +52,7 @@ end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return math.max(1, tonumber(oldest[2]) + window_us - now_us)
 """
+_TIMEOUT_S: Final = 1.0  # one script run; longer is a hung Redis, and the request is waiting
 #: Discord's global limit per bot.
 DEFAULT_LIMIT_PER_S: Final = 50
 #: Slots live slightly longer than a second: requests taken at the edge of a window may
@@ -61,8 +70,12 @@ class RedisGlobalLimiter:
         *,
         limit: int = DEFAULT_LIMIT_PER_S,
         window_s: float = DEFAULT_WINDOW_S,
+        health: DependencyHealth | None = None,
     ) -> None:
-        """Share the window stored at ``key`` (one per bot token)."""
+        """Share the window stored at ``key`` (one per bot token).
+
+        ``health`` is Redis's as this process sees it (a private one by default).
+        """
         if limit < 1 or window_s <= 0:
             msg = "limit must be at least 1 and window_s positive"
             raise ValueError(msg)
@@ -71,14 +84,27 @@ class RedisGlobalLimiter:
         self._limit = limit
         self._window_us = int(window_s * 1_000_000)
         self._script = client.register_script(_TAKE_SLOT)
+        self._health = health or redis_health(None)
 
     async def take(self) -> None:
-        """Wait until a slot is free, then take it."""
+        """Wait until a slot is free, then take it (at once when Redis cannot be asked)."""
         member = secrets.token_hex(8)
+        health = self._health
         while True:
-            wait_us = int(
-                await self._script(keys=[self._key], args=[self._window_us, self._limit, member])
-            )
+            if not health.is_up:
+                health.count_degraded("rest_limit")
+                return
+            try:
+                async with asyncio.timeout(_TIMEOUT_S):
+                    reply = await self._script(
+                        keys=[self._key], args=[self._window_us, self._limit, member]
+                    )
+            except REDIS_ERRORS as error:
+                health.report_failure(error, operation="rest_limit")
+                health.count_degraded("rest_limit")
+                return
+            health.report_success()
+            wait_us = int(reply)
             if wait_us <= 0:
                 return
             await asyncio.sleep(wait_us / 1_000_000)

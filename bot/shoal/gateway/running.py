@@ -23,6 +23,7 @@ from shoal.gateway.identifying import RedisIdentifyGate
 from shoal.gateway.registry import REGISTRY_REFRESH_S, ShardRegistry
 from shoal.gateway.sessions import RedisSessionStore
 from shoal.storage.errors import StorageUnavailableError
+from shoal.storage.probing import REDIS_ERRORS, redis_health
 from shoal.storage.redis_client import close_redis, create_redis
 from shoal.storage.redis_keys import RedisKeys
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
     from shoal.config import WorkerSettings
     from shoal.gateway.closing import FatalClose
+    from shoal.gateway.counting import RawEventFilter
+    from shoal.observability.dependencies import DependencyHealth
 
 __all__ = ["EXIT_FAILED", "EXIT_FATAL_CLOSE", "EXIT_OK", "run_worker"]
 
@@ -52,6 +55,8 @@ async def run_worker(
     stop: asyncio.Event,
     identify_window_s: float | None = None,
     prepare_bot: Callable[[ShardWorkerBot], None] | None = None,
+    health: DependencyHealth | None = None,
+    raw_event_filter: RawEventFilter | None = None,
 ) -> int:
     """Run this pod's shards until ``stop`` is set or one closes fatally; return the exit code.
 
@@ -62,7 +67,12 @@ async def run_worker(
             ``settings.discord.identify_window_s`` (Discord: 5 s; the simulator's may be
             shorter).
         prepare_bot: Called with the bot before it starts (subscribe listeners here).
+        health: Redis's health as this process sees it (the caller probes it); a
+            private one by default.
+        raw_event_filter: Drops dispatches before hikari parses them (see
+            :class:`~shoal.gateway.counting.CountingEvents`).
     """
+    health = health or redis_health(None)
     pod = settings.sharding.pod_name
     window_s = (
         settings.discord.identify_window_s if identify_window_s is None else identify_window_s
@@ -78,8 +88,9 @@ async def run_worker(
             settings,
             sessions=RedisSessionStore(redis, keys),
             gate_for=lambda max_concurrency: RedisIdentifyGate(
-                redis, keys, max_concurrency=max_concurrency, window_s=window_s
+                redis, keys, max_concurrency=max_concurrency, window_s=window_s, health=health
             ),
+            raw_event_filter=raw_event_filter,
         )
         if prepare_bot is not None:
             prepare_bot(bot)
@@ -90,7 +101,7 @@ async def run_worker(
             generation=settings.sharding.generation,
             shard_count=settings.sharding.total_shards,
         )
-        return await _run(bot, registry, redis=redis, keys=keys, pod=pod, stop=stop)
+        return await _run(bot, registry, redis=redis, keys=keys, pod=pod, stop=stop, health=health)
     finally:
         await close_redis(redis)
 
@@ -103,15 +114,16 @@ async def _run(
     keys: RedisKeys,
     pod: str,
     stop: asyncio.Event,
+    health: DependencyHealth,
 ) -> int:
     background = [
-        asyncio.create_task(bot.keep_sessions_flushed(), name="session flush"),
-        asyncio.create_task(_keep_registered(bot, registry), name="shard registry"),
+        asyncio.create_task(bot.keep_sessions_flushed(health=health), name="session flush"),
+        asyncio.create_task(_keep_registered(bot, registry, health), name="shard registry"),
     ]
     exit_code = EXIT_OK
     fatal: FatalClose | None = None
     try:
-        fatal = await _serve(bot, registry, stop)
+        fatal = await _serve(bot, registry, stop, health)
     except Exception as error:  # noqa: BLE001 - every failure ends in a clean, resumable stop
         fatal = fatal_close_of(error, shard_id=None, at=time.time())
         if fatal is None:
@@ -135,23 +147,20 @@ async def _run(
         except Exception:  # noqa: BLE001 - the log line above still says why
             _LOG.warning("could not record the fatal close in Redis", exc_info=True)
     await bot.close_for_restart()
-    try:
-        await registry.publish(bot.snapshots(), now=time.time())
-    except Exception:  # noqa: BLE001 - the entries expire by themselves
-        _LOG.warning("could not update the shard registry at shutdown", exc_info=True)
+    await _publish(bot, registry, health)  # a failure: the entries expire by themselves
     _LOG.info("worker stopped", extra={"pod": pod, "exit_code": exit_code})
     return exit_code
 
 
 async def _serve(
-    bot: ShardWorkerBot, registry: ShardRegistry, stop: asyncio.Event
+    bot: ShardWorkerBot, registry: ShardRegistry, stop: asyncio.Event, health: DependencyHealth
 ) -> FatalClose | None:
     """Start the shards, then watch them; None when ``stop`` was set."""
     started = await _unless_stopped(bot.start_worker(), stop)
     if not started:
         return None
     _LOG.info("every shard is ready", extra={"shards": bot.shard_ids})
-    await registry.publish(bot.snapshots(), now=time.time())
+    await _publish(bot, registry, health)
     supervising = asyncio.create_task(bot.supervise(), name="shard supervision")
     if not await _unless_stopped(supervising, stop):
         return None
@@ -177,11 +186,22 @@ async def _unless_stopped(
     return False
 
 
-async def _keep_registered(bot: ShardWorkerBot, registry: ShardRegistry) -> None:
-    """Rewrite the registry entries every few seconds until cancelled."""
+async def _keep_registered(
+    bot: ShardWorkerBot, registry: ShardRegistry, health: DependencyHealth
+) -> None:
+    """Rewrite the registry entries every few seconds until cancelled (not while Redis is down)."""
     while True:
         await asyncio.sleep(REGISTRY_REFRESH_S)
-        try:
-            await registry.publish(bot.snapshots(), now=time.time())
-        except Exception:  # noqa: BLE001 - Redis may come back: keep the shards running
-            _LOG.warning("could not update the shard registry", exc_info=True)
+        await _publish(bot, registry, health)  # Redis may come back: keep the shards running
+
+
+async def _publish(bot: ShardWorkerBot, registry: ShardRegistry, health: DependencyHealth) -> None:
+    """Write the registry entries now, unless Redis is down (a failure goes to its health)."""
+    if not health.is_up:
+        return
+    try:
+        await registry.publish(bot.snapshots(), now=time.time())
+    except REDIS_ERRORS as error:
+        health.report_failure(error, operation="registry")
+    else:
+        health.report_success()

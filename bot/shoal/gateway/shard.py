@@ -16,7 +16,9 @@ seams of hikari 2.7 (each covered by ``tests/integration/gateway``):
 - ``start()`` keeps hikari's keep-alive task to itself until READY: ``_connect`` runs in
   it, so it is remembered there and cancelled if ``start()`` is.
 - The shard calls only ``consume_raw_event`` and ``dispatch`` on the event manager it is
-  given: a :class:`~shoal.gateway.counting.CountingEvents` in front counts guilds.
+  given: a :class:`~shoal.gateway.counting.CountingEvents` in front counts guilds, drops
+  what the raw-event filter refuses and reports READY, at which point the gate is told
+  that Discord has answered the IDENTIFY (:meth:`IdentifyGate.identified`).
 - ``_logger`` is the shard's logger: a filter drops hikari's reconnect chatter after a
   resumable close, which is the plan rather than a failure.
 
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from hikari.impl import HTTPSettings, ProxySettings
     from hikari.internal.data_binding import JSONDecoder, JSONEncoder, JSONObject
 
+    from shoal.gateway.counting import RawEventFilter
     from shoal.gateway.identifying import IdentifyGate
 
 __all__ = ["RESUMABLE_CLOSE_CODE", "CoordinatedShard", "ShardSnapshot"]
@@ -97,6 +100,7 @@ class CoordinatedShard(hikari.impl.GatewayShardImpl):
     """A hikari shard that identifies through a shared gate and resumes stored sessions."""
 
     __slots__ = (
+        "_background",
         "_closes",
         "_counting",
         "_gate",
@@ -131,9 +135,16 @@ class CoordinatedShard(hikari.impl.GatewayShardImpl):
         shard_count: int,
         token: str,
         url: str,
+        raw_event_filter: RawEventFilter | None = None,
     ) -> None:
-        """Build the shard; ``session``, when given, is RESUMEd on the first connect."""
-        self._counting = CountingEvents(event_manager)
+        """Build the shard; ``session``, when given, is RESUMEd on the first connect.
+
+        ``raw_event_filter`` drops the dispatches it returns False for, before hikari
+        parses them.
+        """
+        self._counting = CountingEvents(
+            event_manager, keep=raw_event_filter, on_ready=self._on_ready
+        )
         super().__init__(
             event_manager=cast("EventManager", self._counting),
             event_factory=event_factory,
@@ -161,6 +172,7 @@ class CoordinatedShard(hikari.impl.GatewayShardImpl):
         self._is_connecting = False
         self._has_been_ready = False
         self._closes: dict[int, int] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self._keep_alive_runner: asyncio.Task[object] | None = None
         """hikari's keep-alive task (``_connect`` runs in it); ``start()`` keeps it local."""
         if session is not None:
@@ -234,6 +246,15 @@ class CoordinatedShard(hikari.impl.GatewayShardImpl):
             # the more guilds a shard has): see RedisIdentifyGate.identifying.
             await self._gate.identifying(self.id)
         await super()._send_json(data, priority=priority)
+
+    def _on_ready(self) -> None:
+        # READY answers an IDENTIFY: Discord has received it by now, so the bucket's
+        # window may safely run from here (it may have arrived later than it was sent).
+        task = asyncio.get_running_loop().create_task(
+            self._gate.identified(self.id), name=f"identified {self.id}"
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _count_close(self, task: asyncio.Task[None]) -> None:
         # A lifetime task ends with Discord's close code when Discord closes the connection.

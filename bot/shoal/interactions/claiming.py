@@ -5,36 +5,59 @@ interaction to both. Before a handler runs, the worker sets the interaction's cl
 with ``SET NX``: the one that set it answers, every other one drops the interaction
 without a word. Claims expire after the 15 min an interaction token lives.
 
-If Redis cannot be reached the claim counts as won (fail open): outside a reshard only one
-generation runs, and a command nobody answers is worse than a rare second answer (which
-Discord refuses anyway).
+When Redis cannot be reached (or is known to be down: the claim is then not even tried)
+the claim is :attr:`ClaimOutcome.UNAVAILABLE`, and who answers is decided without Redis
+by :func:`shoal.planning.generations.is_generation_active`: only workers of the last known
+active generation (``shoal.interactions.gating.ListenerGate.admit``). With one
+generation that is every worker, so nothing goes unanswered; during a reshard exactly one
+generation answers. The outage is logged once by the dependency's health, not per claim.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import enum
 from typing import TYPE_CHECKING, Final, Protocol
 
-from redis.exceptions import RedisError
+from shoal.storage.probing import REDIS_ERRORS, redis_health
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from shoal.observability.dependencies import DependencyHealth
     from shoal.storage.redis_keys import RedisKeys
 
-__all__ = ["CLAIM_TTL_MS", "InteractionClaims", "RedisInteractionClaims"]
-
-logger = logging.getLogger(__name__)
+__all__ = [
+    "CLAIM_TIMEOUT_S",
+    "CLAIM_TTL_MS",
+    "ClaimOutcome",
+    "InteractionClaims",
+    "RedisInteractionClaims",
+]
 
 CLAIM_TTL_MS: Final = 15 * 60 * 1000
 """An interaction token lives 15 min; after that nobody can answer it anyway."""
+CLAIM_TIMEOUT_S: Final = 1.0
+"""A claim is one round trip of a millisecond; one still waiting after a second is a hung
+Redis, and the interaction must still be answered within Discord's 3 s."""
+
+
+class ClaimOutcome(enum.Enum):
+    """What a claim on an interaction id found."""
+
+    WON = "won"
+    """This worker set the claim first: it answers."""
+    LOST = "lost"
+    """Another worker claimed it first: this one stays silent."""
+    UNAVAILABLE = "unavailable"
+    """Redis could not be asked: the generation rule decides (see the module docstring)."""
 
 
 class InteractionClaims(Protocol):
     """Decides which worker answers an interaction."""
 
-    async def claim(self, interaction_id: int) -> bool:
-        """Return True when this worker is the first to claim ``interaction_id``."""
+    async def claim(self, interaction_id: int) -> ClaimOutcome:
+        """Claim ``interaction_id`` for this worker."""
         ...
 
 
@@ -42,24 +65,40 @@ class RedisInteractionClaims:
     """Claims as Redis keys set with ``NX`` and an expiry (shared by every worker)."""
 
     def __init__(
-        self, redis: Redis, keys: RedisKeys, *, owner: str, ttl_ms: int = CLAIM_TTL_MS
+        self,
+        redis: Redis,
+        keys: RedisKeys,
+        *,
+        owner: str,
+        health: DependencyHealth | None = None,
+        ttl_ms: int = CLAIM_TTL_MS,
+        timeout_s: float = CLAIM_TIMEOUT_S,
     ) -> None:
-        """Claim in ``redis`` under ``keys``; ``owner`` is stored as the claim's value."""
+        """Claim in ``redis`` under ``keys``; ``owner`` is stored as the claim's value.
+
+        ``health`` is Redis's as this process sees it (a private one by default): while
+        it says Redis is down, claims are not tried.
+        """
         self._redis = redis
         self._keys = keys
         self._owner = owner
+        self._health = health or redis_health(None)
         self._ttl_ms = ttl_ms
+        self._timeout_s = timeout_s
 
-    async def claim(self, interaction_id: int) -> bool:
-        """Return True when this worker set the claim first (or Redis is unreachable)."""
+    async def claim(self, interaction_id: int) -> ClaimOutcome:
+        """Set the claim if nobody has; UNAVAILABLE when Redis cannot be asked."""
+        health = self._health
+        if not health.is_up:
+            health.count_degraded("claim")
+            return ClaimOutcome.UNAVAILABLE
         key = self._keys.interaction_claim(interaction_id)
         try:
-            return bool(await self._redis.set(key, self._owner, nx=True, px=self._ttl_ms))
-        except (RedisError, OSError):
-            logger.warning(
-                "cannot claim interaction %d in Redis; answering it anyway",
-                interaction_id,
-                exc_info=True,
-                extra={"interaction_id": interaction_id},
-            )
-            return True
+            async with asyncio.timeout(self._timeout_s):
+                is_set = await self._redis.set(key, self._owner, nx=True, px=self._ttl_ms)
+        except REDIS_ERRORS as error:
+            health.report_failure(error, operation="claim")
+            health.count_degraded("claim")
+            return ClaimOutcome.UNAVAILABLE
+        health.report_success()
+        return ClaimOutcome.WON if is_set else ClaimOutcome.LOST

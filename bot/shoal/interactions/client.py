@@ -5,65 +5,148 @@ The composition root calls :func:`build_command_client` once, before starting th
 (``autosync=False``): ``shoal sync-commands`` does it once per release. arc's own
 auto-defer is off (``autodefer=False``): the middleware defers on its own schedule.
 
-Every interaction path is claimed once across generations: commands by the middleware's
-pre-hook, autocomplete by :class:`ClaimingGatewayClient` (arc runs no hook for it), and
-component or modal interactions that modules listen to by the listener gate
-(:mod:`shoal.interactions.gating`), which also keeps other events to the active
+Every interaction path enters through one door, the listener gate's ``admit`` (claimed
+once across generations): commands by the middleware's pre-hook, autocomplete and
+commands this worker does not know by :class:`ClaimingGatewayClient` (arc runs no hook
+for them), and component or modal interactions that modules listen to by the listener
+gate (:mod:`shoal.interactions.gating`), which also keeps other events to the active
 generation.
+
+A command this worker does not know (a stale command after a deploy that removed or
+renamed it, a subcommand added since) gets an ephemeral "no longer available" answer
+instead of silence, and ``shoal_interactions_unknown_total`` counts it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import logging
+from typing import TYPE_CHECKING, Any, Final
 
 import arc
+import hikari
 from typing_extensions import override
 
 from shoal.interactions.generations import EventClaims
 from shoal.interactions.identity import WorkerIdentity
-from shoal.interactions.middleware import CommandMiddleware
+from shoal.interactions.middleware import CommandMiddleware, is_expired_reply
 from shoal.interactions.modules import load_modules, rate_limits_of
+from shoal.observability.logging import shown
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    import hikari
-
-    from shoal.interactions.claiming import InteractionClaims
-    from shoal.interactions.gating import ListenerGate
+    from shoal.interactions.gating import Admission, ListenerGate
     from shoal.interactions.middleware import CommandSettings
     from shoal.interactions.modules import Module
     from shoal.interactions.rate_limiting import RateLimiter
     from shoal.observability.metrics import Metrics
 
-__all__ = ["ClaimingGatewayClient", "build_command_client"]
+__all__ = ["UNKNOWN_COMMAND_REPLY", "ClaimingGatewayClient", "build_command_client"]
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN_COMMAND_REPLY: Final = (
+    "This command is no longer available: it was removed or renamed in an update. "
+    "Type / to see the commands you can use now."
+)
+_GROUPING: Final = (hikari.OptionType.SUB_COMMAND, hikari.OptionType.SUB_COMMAND_GROUP)
+
+
+def full_command_name(interaction: hikari.CommandInteraction) -> str:
+    """Return the name arc files the invoked command under: ``group sub`` for subcommands."""
+    names = [interaction.command_name]
+    options: Sequence[hikari.CommandInteractionOption] | None = interaction.options
+    while options and options[0].type in _GROUPING:
+        names.append(options[0].name)
+        options = options[0].options
+    return " ".join(names)
 
 
 class ClaimingGatewayClient(arc.GatewayClient):
-    """arc's gateway client, answering an autocomplete only where it claims the interaction.
+    """arc's gateway client, admitting autocomplete and unknown commands through the gate.
 
-    arc runs no hook before autocomplete callbacks, so without this both generations would
-    answer every autocomplete (and one of them would fail).
+    arc runs no hook before autocomplete callbacks, nor for a command it does not know
+    (it logs the name and returns), so without this both generations would answer every
+    autocomplete and nobody would answer an unknown command.
     """
 
     def __init__(
         self,
         bot: hikari.GatewayBotAware,
         *,
-        claims: InteractionClaims,
+        admission: Admission,
+        metrics: Metrics,
         **options: Any,  # noqa: ANN401 - arc.GatewayClient's own keyword options
     ) -> None:
-        """Build the client on ``bot``; ``claims`` decides who answers an autocomplete."""
+        """Build the client on ``bot``; ``admission`` decides who answers what arc won't."""
         super().__init__(bot, **options)
-        self._claims = claims
+        self._admission = admission
+        self._metrics = metrics
+
+    @override
+    async def on_command_interaction(self, interaction: hikari.CommandInteraction) -> Any:
+        if not self._knows(interaction):
+            await self._answer_unknown(interaction)
+            return None
+        return await super().on_command_interaction(interaction)
+
+    def _knows(self, interaction: hikari.CommandInteraction) -> bool:
+        name = full_command_name(interaction)
+        match interaction.command_type:
+            case hikari.CommandType.SLASH:
+                return self.find_command(hikari.CommandType.SLASH, name) is not None
+            case hikari.CommandType.USER:
+                return self.find_command(hikari.CommandType.USER, name) is not None
+            case hikari.CommandType.MESSAGE:
+                return self.find_command(hikari.CommandType.MESSAGE, name) is not None
+            case _:
+                return False
 
     @override
     async def on_autocomplete_interaction(
         self, interaction: hikari.AutocompleteInteraction
     ) -> hikari.api.InteractionAutocompleteBuilder | None:
-        if not await self._claims.claim(interaction.id):
+        if not await self._admission.admit(interaction.id):
+            return None
+        if self._slash_commands.get(interaction.command_name) is None:
+            self._metrics.interactions_unknown.labels("autocomplete").inc()
+            _log_unknown("autocomplete for", interaction.command_name, interaction)
+            await interaction.create_response([])  # no suggestions rather than an error
             return None
         return await super().on_autocomplete_interaction(interaction)
+
+    async def _answer_unknown(self, interaction: hikari.CommandInteraction) -> None:
+        if not await self._admission.admit(interaction.id):
+            return
+        self._metrics.interactions_unknown.labels("command").inc()
+        name = full_command_name(interaction)
+        _log_unknown("command", name, interaction)
+        try:
+            await interaction.create_initial_response(
+                hikari.ResponseType.MESSAGE_CREATE,
+                UNKNOWN_COMMAND_REPLY,
+                flags=hikari.MessageFlag.EPHEMERAL,
+            )
+        except hikari.HTTPError as error:
+            logger.warning(
+                "could not tell the user /%s is no longer available: %s",
+                shown(name),
+                type(error).__name__,
+                exc_info=not is_expired_reply(error),
+                extra={"interaction_id": int(interaction.id)},
+            )
+
+
+def _log_unknown(what: str, name: str, interaction: hikari.PartialInteraction) -> None:
+    logger.info(
+        "received %s unknown command /%s; told the user it is no longer available",
+        what,
+        shown(name),
+        extra={
+            "interaction_id": int(interaction.id),
+            "guild_id": None if interaction.guild_id is None else int(interaction.guild_id),
+        },
+    )
 
 
 def build_command_client(
@@ -80,18 +163,20 @@ def build_command_client(
     """Return an arc client on ``bot`` running ``modules`` behind the middleware.
 
     ``identity`` and ``event_claims`` are injectable in handlers
-    (``identity: WorkerIdentity = arc.inject()``). ``gate.claims`` claims every
+    (``identity: WorkerIdentity = arc.inject()``). ``gate.admit`` admits every
     interaction (commands, autocomplete, interaction listeners); other module listeners
     run only while ``gate.generation`` says this worker's generation is active.
 
     Raises:
         ValueError: when two modules share a name or a command name.
     """
-    client = ClaimingGatewayClient(bot, claims=gate.claims, autosync=False, autodefer=False)
+    client = ClaimingGatewayClient(
+        bot, admission=gate, metrics=metrics, autosync=False, autodefer=False
+    )
     client.set_type_dependency(WorkerIdentity, identity)
     client.set_type_dependency(EventClaims, event_claims)  # type: ignore[type-abstract]
     CommandMiddleware(
-        claims=gate.claims,
+        admission=gate,
         rate_limiter=rate_limiter,
         identity=identity,
         metrics=metrics,

@@ -5,8 +5,10 @@ Every listener a module registers (``Module.listeners``) is wrapped when it is l
 unwrapped. By the event's type (:func:`gating_of`):
 
 - **interactions** (``hikari.InteractionCreateEvent``: components, modals, anything a
-  feature handles by hand) run only on the worker that claims the interaction id
-  (:func:`claimed`), exactly like slash commands, whichever generation is active;
+  feature handles by hand) run only on the worker that :meth:`ListenerGate.admit` admits
+  (:func:`claimed`): the one that claims the interaction id, or, when Redis cannot be
+  asked, every worker of the last known active generation
+  (:func:`shoal.planning.generations.is_generation_active`), exactly like slash commands;
 - **this process's lifecycle** (started/stopping, a shard connected or ready) runs on every
   worker: it is about this process, not about Discord's data;
 - **every other event** runs only while this worker's generation is the active one
@@ -27,12 +29,16 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeAlias
 
 import hikari
 
+from shoal.interactions.claiming import ClaimOutcome
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
 
     from shoal.interactions.claiming import InteractionClaims
+    from shoal.observability.metrics import Metrics
 
 __all__ = [
+    "Admission",
     "Callback",
     "Gating",
     "GenerationView",
@@ -89,12 +95,20 @@ class GenerationView(Protocol):
         ...
 
 
-def claimed(claims: InteractionClaims, callback: Callback) -> Callback:
-    """Wrap an interaction listener so it runs only where the interaction is claimed."""
+class Admission(Protocol):
+    """Decides whether this worker answers an interaction (:class:`ListenerGate`)."""
+
+    async def admit(self, interaction_id: int) -> bool:
+        """Return True when this worker, and no other, answers ``interaction_id``."""
+        ...
+
+
+def claimed(admission: Admission, callback: Callback) -> Callback:
+    """Wrap an interaction listener so it runs only where the interaction is admitted."""
 
     @functools.wraps(callback)
     async def run_if_claimed(event: hikari.InteractionCreateEvent) -> None:
-        if await claims.claim(event.interaction.id):
+        if await admission.admit(event.interaction.id):
             await callback(event)
 
     return run_if_claimed
@@ -113,12 +127,32 @@ def when_active(view: GenerationView, callback: Callback) -> Callback:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ListenerGate:
-    """Wraps module listeners by :func:`gating_of` their event type."""
+    """The one door of every interaction, and the wrapper of module listeners by event type.
+
+    Commands (the middleware), autocomplete (the client) and interaction listeners all
+    ask :meth:`admit`; other listeners are wrapped by :func:`gating_of` their event type.
+    """
 
     claims: InteractionClaims
-    """Claims interaction ids (the same claims as the commands')."""
+    """Claims interaction ids (shared by every worker)."""
     generation: GenerationView
     """This worker's view of the active generation."""
+    metrics: Metrics | None = None
+    """Where interactions decided without a claim are counted."""
+
+    async def admit(self, interaction_id: int) -> bool:
+        """Return whether this worker answers ``interaction_id`` (exactly one worker does)."""
+        outcome = await self.claims.claim(interaction_id)
+        if outcome is ClaimOutcome.WON:
+            return True
+        if outcome is ClaimOutcome.LOST:
+            return False
+        # Redis cannot be asked: the last known active generation answers, no other.
+        is_answering = self.generation.is_active
+        if self.metrics is not None:
+            decision = "answered" if is_answering else "left"
+            self.metrics.interactions_unclaimed.labels(decision).inc()
+        return is_answering
 
     def wrap(self, event_type: type[Any], callback: Callback) -> Callback:
         """Return ``callback`` wrapped for listening to ``event_type``."""
@@ -129,7 +163,7 @@ class ListenerGate:
 
     def _wrap_for(self, gating: Gating, callback: Callback) -> Callback:
         if gating is Gating.CLAIM:
-            return claimed(self.claims, callback)
+            return claimed(self, callback)
         if gating is Gating.ACTIVE:
             return when_active(self.generation, callback)
         return callback

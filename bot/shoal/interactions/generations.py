@@ -20,15 +20,16 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Final, Protocol
 
-from redis.exceptions import RedisError
-
+from shoal.interactions.claiming import CLAIM_TIMEOUT_S
 from shoal.planning.generations import active_generation_of, is_generation_active
+from shoal.storage.probing import REDIS_ERRORS, redis_health
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from redis.asyncio import Redis
 
+    from shoal.observability.dependencies import DependencyHealth
     from shoal.storage.redis_keys import RedisKeys
 
 __all__ = [
@@ -53,9 +54,18 @@ class ActiveGeneration:
     """Whether this worker's generation is the active one, refreshed in the background."""
 
     def __init__(
-        self, redis: Redis, keys: RedisKeys, *, generation: int, refresh_s: float = REFRESH_S
+        self,
+        redis: Redis,
+        keys: RedisKeys,
+        *,
+        generation: int,
+        refresh_s: float = REFRESH_S,
+        health: DependencyHealth | None = None,
     ) -> None:
-        """Watch ``keys.active_generation()`` for a worker of ``generation``."""
+        """Watch ``keys.active_generation()`` for a worker of ``generation``.
+
+        ``health`` is Redis's as this process sees it (a private one by default).
+        """
         if not refresh_s > 0:
             msg = f"refresh_s must be positive, got {refresh_s}"
             raise ValueError(msg)
@@ -69,19 +79,37 @@ class ActiveGeneration:
         self.is_active = False
         """Whether this worker's listeners run (read on every event: a plain attribute)."""
         self._task: asyncio.Task[None] | None = None
+        self._health = health or redis_health(None)
+        self._bad_value: bytes | str | None = None
 
     async def refresh(self) -> None:
-        """Read the key once and update the view; a failed read keeps the last view."""
-        try:
-            active = active_generation_of(await self._redis.get(self._key))
-        except (RedisError, OSError, ValueError):
-            logger.warning(
-                "cannot read the active generation; keeping the last view (%s)",
-                self.active,
-                exc_info=True,
-                extra={"generation": self.generation},
-            )
+        """Read the key once and update the view; a failed read keeps the last view.
+
+        While Redis is known to be down the read is not tried (its probe notices the
+        recovery); a value that is not a generation is logged once per value.
+        """
+        if not self._health.is_up:
             return
+        try:
+            raw = await self._redis.get(self._key)
+        except REDIS_ERRORS as error:
+            self._health.report_failure(error, operation="active_generation")
+            return
+        self._health.report_success()
+        try:
+            active = active_generation_of(raw)
+        except ValueError as error:
+            if raw != self._bad_value:
+                self._bad_value = raw
+                logger.warning(
+                    "%s: %s; keeping the last view (%s)",
+                    self._key,
+                    error,
+                    self.active,
+                    extra={"generation": self.generation},
+                )
+            return
+        self._bad_value = None
         if active != self.active:
             logger.info(
                 "active generation is %d; this worker (generation %d) is %s",
@@ -114,10 +142,17 @@ class ActiveGeneration:
 
 @contextlib.asynccontextmanager
 async def watching_active_generation(
-    redis: Redis, keys: RedisKeys, *, generation: int, refresh_s: float = REFRESH_S
+    redis: Redis,
+    keys: RedisKeys,
+    *,
+    generation: int,
+    refresh_s: float = REFRESH_S,
+    health: DependencyHealth | None = None,
 ) -> AsyncIterator[ActiveGeneration]:
     """Run an :class:`ActiveGeneration` for the ``async with`` block (read once on entry)."""
-    watcher = ActiveGeneration(redis, keys, generation=generation, refresh_s=refresh_s)
+    watcher = ActiveGeneration(
+        redis, keys, generation=generation, refresh_s=refresh_s, health=health
+    )
     await watcher.start()
     try:
         yield watcher
@@ -136,34 +171,46 @@ class EventClaims(Protocol):
 class RedisEventClaims:
     """Event claims as Redis keys set with ``NX`` and an expiry, shared by every worker.
 
-    Like interaction claims, a claim counts as won when Redis cannot be reached: outside
-    a handover only one generation is active, and losing a side effect is worse.
+    When Redis cannot be asked the claim counts as won: the listeners that claim events
+    run only on the active generation, so outside the moment of a handover only one
+    worker processes each event, and losing a side effect is worse.
     """
 
     def __init__(
-        self, redis: Redis, keys: RedisKeys, *, owner: str, ttl_ms: int = EVENT_CLAIM_TTL_MS
+        self,
+        redis: Redis,
+        keys: RedisKeys,
+        *,
+        owner: str,
+        health: DependencyHealth | None = None,
+        ttl_ms: int = EVENT_CLAIM_TTL_MS,
+        timeout_s: float = CLAIM_TIMEOUT_S,
     ) -> None:
         """Claim in ``redis`` under ``keys``; ``owner`` is stored as the claim's value."""
         self._redis = redis
         self._keys = keys
         self._owner = owner
+        self._health = health or redis_health(None)
         self._ttl_ms = ttl_ms
+        self._timeout_s = timeout_s
 
     async def claim_event(self, kind: str, event_id: int) -> bool:
-        """Return True when this worker set the claim first (or Redis is unreachable).
+        """Return True when this worker set the claim first (or Redis cannot be asked).
 
         ``kind`` names the side effect (``"xp"``, ``"message-log"``): two features may each
         claim the same event once.
         """
+        health = self._health
+        if not health.is_up:
+            health.count_degraded("event_claim")
+            return True
         key = self._keys.event_claim(kind, event_id)
         try:
-            return bool(await self._redis.set(key, self._owner, nx=True, px=self._ttl_ms))
-        except (RedisError, OSError):
-            logger.warning(
-                "cannot claim %s event %d in Redis; processing it anyway",
-                kind,
-                event_id,
-                exc_info=True,
-                extra={"event_kind": kind, "event_id": event_id},
-            )
+            async with asyncio.timeout(self._timeout_s):
+                is_set = await self._redis.set(key, self._owner, nx=True, px=self._ttl_ms)
+        except REDIS_ERRORS as error:
+            health.report_failure(error, operation="event_claim")
+            health.count_degraded("event_claim")
             return True
+        health.report_success()
+        return bool(is_set)

@@ -2,15 +2,20 @@
 
 Before the handler (one pre-hook, in this order):
 
-1. **Claim** the interaction id in Redis; a worker that loses (another generation got
-   it first) aborts without a word, so each interaction is answered exactly once.
+1. **Admit** the interaction (``ListenerGate.admit``: its claim in Redis, or the
+   generation rule when Redis cannot be asked); a worker that is not admitted (another
+   generation got it first) aborts without a word, so each interaction is answered once.
 2. **Rate limit** per user, guild or bot-wide; a refused use gets a polite ephemeral
    reply and the handler never runs.
 3. **Auto-defer**: start the timer that defers the interaction if the handler has not
-   answered within ``defer_after_s``.
+   answered within ``defer_after_s`` of its creation (its id's timestamp: one that
+   arrived late is deferred sooner).
 
 When the handler raises (the client's error handler): log at ERROR with a short
 reference and send the user an ephemeral "Something went wrong (reference ABC123)".
+A reply Discord refused because the interaction's 3 s window had passed (10062) is not
+a bug in the handler: it is counted as unanswered and logged as a WARNING without a
+traceback, and no error reply is tried (it would be refused the same way).
 After it (the post-hook): stop the timer, answer for a handler that returned without
 answering, and record ``shoal_commands_total`` and ``shoal_command_duration_seconds``.
 """
@@ -23,7 +28,9 @@ import time
 from typing import TYPE_CHECKING, Final
 
 import arc
+import hikari
 
+from shoal.interactions.deadlines import defer_delay_s
 from shoal.interactions.deferring import AutoDefer, is_only_deferred
 from shoal.interactions.limits import DEFAULT_RATE_LIMITS
 from shoal.interactions.modules import command_name
@@ -38,19 +45,25 @@ from shoal.observability.metrics import CommandOutcome
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from shoal.interactions.claiming import InteractionClaims
+    from shoal.interactions.gating import Admission
     from shoal.interactions.identity import WorkerIdentity
     from shoal.interactions.limits import RateLimitRule
     from shoal.interactions.rate_limiting import RateLimiter
     from shoal.observability.metrics import Metrics
 
-__all__ = ["DEFER_AFTER_S", "CommandMiddleware", "CommandSettings"]
+__all__ = ["DEFER_AFTER_S", "CommandMiddleware", "CommandSettings", "is_expired_reply"]
 
 logger = logging.getLogger(__name__)
 
 DEFER_AFTER_S: Final = 2.0
 """Discord allows 3 s for the first response; deferring at 2 s leaves a second for the
 round trip even from a busy pod."""
+_UNKNOWN_INTERACTION: Final = 10062  # Discord's code for a reply past the 3 s window
+
+
+def is_expired_reply(error: BaseException) -> bool:
+    """Return whether Discord refused a reply because the interaction's window had passed."""
+    return isinstance(error, hikari.NotFoundError) and error.code == _UNKNOWN_INTERACTION
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -85,7 +98,7 @@ class CommandMiddleware:
     def __init__(
         self,
         *,
-        claims: InteractionClaims,
+        admission: Admission,
         rate_limiter: RateLimiter,
         identity: WorkerIdentity,
         metrics: Metrics,
@@ -93,7 +106,7 @@ class CommandMiddleware:
         rate_limits: Mapping[str, Sequence[RateLimitRule]] | None = None,
     ) -> None:
         """Build the middleware; ``rate_limits`` overrides the default rules by command."""
-        self._claims = claims
+        self._admission = admission
         self._rate_limiter = rate_limiter
         self._identity = identity
         self._metrics = metrics
@@ -123,7 +136,7 @@ class CommandMiddleware:
         name = command_name(ctx.command)
         invocation = _Invocation(command=name, started_s=time.monotonic())
         self._invocations[ctx] = invocation
-        if not await self._claims.claim(ctx.interaction.id):
+        if not await self._admission.admit(ctx.interaction.id):
             invocation.outcome = CommandOutcome.CLAIMED_ELSEWHERE
             if logger.isEnabledFor(logging.DEBUG):  # every lost claim: keep it cheap
                 logger.debug("/%s claimed elsewhere", name, extra=self._log_fields(ctx, name))
@@ -134,9 +147,17 @@ class CommandMiddleware:
         )
         if verdict.is_limited:
             invocation.outcome = CommandOutcome.RATE_LIMITED
-            await reply_rate_limited(ctx, verdict.retry_after_s)
+            try:
+                await reply_rate_limited(ctx, verdict.retry_after_s)
+            except hikari.NotFoundError as error:
+                if not is_expired_reply(error):
+                    raise
+                self._note_expired(ctx, name)
             return arc.HookResult(abort=True)
-        invocation.deferral = AutoDefer(ctx, after_s=self._settings.defer_after_s)
+        after_s = defer_delay_s(
+            int(ctx.interaction.id), time.time(), defer_after_s=self._settings.defer_after_s
+        )
+        invocation.deferral = AutoDefer(ctx, after_s=after_s)
         return arc.HookResult()
 
     async def _on_error(self, ctx: arc.GatewayContext, exc: Exception) -> None:
@@ -146,6 +167,11 @@ class CommandMiddleware:
             invocation.outcome = CommandOutcome.ERROR
             if invocation.deferral is not None:
                 await invocation.deferral.stop()
+        if is_expired_reply(exc) and not ctx.issued_response:
+            if invocation is not None:
+                invocation.outcome = CommandOutcome.EXPIRED
+            self._note_expired(ctx, name)
+            return
         reference = new_reference()
         fields = self._log_fields(ctx, name)
         logger.error(
@@ -158,16 +184,27 @@ class CommandMiddleware:
         had_answered = ctx.issued_response and not is_only_deferred(ctx)
         try:
             await reply_error(ctx, reference)
-        except Exception:  # the reply is best effort: the error is already logged
+        except Exception as error:  # the reply is best effort: the error is already logged
             if not had_answered:
                 self._metrics.interactions_unanswered.labels(name).inc()
             logger.warning(
-                "could not send the error reply for /%s (reference %s)",
+                "could not send the error reply for /%s (reference %s): %s",
                 name,
                 reference,
-                exc_info=True,
+                type(error).__name__,
+                exc_info=not is_expired_reply(error),
                 extra={**fields, "reference": reference},
             )
+
+    def _note_expired(self, ctx: arc.GatewayContext, name: str) -> None:
+        """Count and log (no traceback) a reply refused because the window had passed."""
+        self._metrics.interactions_unanswered.labels(name).inc()
+        logger.warning(
+            "/%s was answered after Discord's 3 s window had passed; the user saw "
+            "'did not respond'",
+            name,
+            extra=self._log_fields(ctx, name),
+        )
 
     async def _finish(self, ctx: arc.GatewayContext) -> None:
         invocation = self._invocations.pop(ctx, None)
@@ -190,6 +227,12 @@ class CommandMiddleware:
         logger.warning("/%s returned without answering; answering for it", name, extra=fields)
         try:
             await reply_unanswered(ctx)
-        except Exception:  # best effort, like the error reply
+        except Exception as error:  # best effort, like the error reply
             self._metrics.interactions_unanswered.labels(name).inc()
-            logger.warning("could not answer for /%s", name, exc_info=True, extra=fields)
+            logger.warning(
+                "could not answer for /%s: %s",
+                name,
+                type(error).__name__,
+                exc_info=not is_expired_reply(error),
+                extra=fields,
+            )

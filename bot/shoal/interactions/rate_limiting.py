@@ -6,17 +6,18 @@ time says when the window ends. The three commands run in one MULTI/EXEC for all
 command's rules, so a crash can never leave a counter without its expiry. The decision is
 :func:`shoal.interactions.limits.judge`.
 
-If Redis cannot be reached the use is allowed (fail open), like the interaction claim.
+If Redis cannot be reached (or is known to be down: it is then not even asked) the use is
+allowed (fail open) and counted as served without Redis; the outage is logged once by
+Redis's health, not per use.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import TYPE_CHECKING, Protocol
-
-from redis.exceptions import RedisError
+import asyncio
+from typing import TYPE_CHECKING, Final, Protocol
 
 from shoal.interactions.limits import ALLOWED, RateLimitVerdict, WindowUsage, judge, subject_of
+from shoal.storage.probing import REDIS_ERRORS, redis_health
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -24,11 +25,12 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from shoal.interactions.limits import RateLimitRule
+    from shoal.observability.dependencies import DependencyHealth
     from shoal.storage.redis_keys import RedisKeys
 
 __all__ = ["RateLimiter", "RedisRateLimiter"]
 
-logger = logging.getLogger(__name__)
+_TIMEOUT_S: Final = 1.0  # one round trip; longer is a hung Redis, and the user is waiting
 
 
 class RateLimiter(Protocol):
@@ -49,10 +51,13 @@ class RateLimiter(Protocol):
 class RedisRateLimiter:
     """Fixed windows kept in Redis, shared by every worker of the bot."""
 
-    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
-        """Count in ``redis`` under ``keys``."""
+    def __init__(
+        self, redis: Redis, keys: RedisKeys, *, health: DependencyHealth | None = None
+    ) -> None:
+        """Count in ``redis`` under ``keys``; ``health`` is Redis's (private by default)."""
         self._redis = redis
         self._keys = keys
+        self._health = health or redis_health(None)
 
     async def check(
         self,
@@ -70,17 +75,23 @@ class RedisRateLimiter:
         ]
         if not applicable:
             return ALLOWED
+        health = self._health
+        if not health.is_up:
+            health.count_degraded("rate_limit")
+            return ALLOWED
         try:
-            async with self._redis.pipeline(transaction=True) as pipe:
+            async with asyncio.timeout(_TIMEOUT_S), self._redis.pipeline(transaction=True) as pipe:
                 for rule, subject in applicable:
                     key = self._keys.rate_limit(rule.scope.value, subject, command)
                     pipe.set(key, 0, nx=True, px=rule.window_ms)
                     pipe.incr(key)
                     pipe.pttl(key)
                 replies = await pipe.execute()
-        except (RedisError, OSError):
-            logger.warning("cannot count /%s in Redis; allowing it", command, exc_info=True)
+        except REDIS_ERRORS as error:
+            health.report_failure(error, operation="rate_limit")
+            health.count_degraded("rate_limit")
             return ALLOWED
+        health.report_success()
         usages = [
             WindowUsage(rule=rule, count=int(replies[3 * i + 1]), ttl_ms=int(replies[3 * i + 2]))
             for i, (rule, _) in enumerate(applicable)

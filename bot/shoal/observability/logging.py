@@ -24,10 +24,22 @@ if TYPE_CHECKING:
 
     from shoal.config import LogSettings
 
-__all__ = ["CONTEXT_FIELDS", "JsonFormatter", "Redactor", "TextFormatter", "configure_logging"]
+__all__ = [
+    "CONTEXT_FIELDS",
+    "USER_INPUT_MAX_CHARS",
+    "JsonFormatter",
+    "Redactor",
+    "TextFormatter",
+    "configure_logging",
+    "shown",
+]
 
 CONTEXT_FIELDS: Final = ("shard_id", "guild_id", "pod", "generation")
 """The context fields every log line about a shard or guild should carry (via ``extra``)."""
+
+USER_INPUT_MAX_CHARS: Final = 100
+"""User input (a command name, a custom id, a URL) is cut to this in a log line: a hostile
+10,000-character name must not become a 10,000-character line."""
 
 _REDACTED: Final = "<redacted>"
 #: base64(user id) . timestamp . HMAC: Discord's bot token shape (and a JWT's).
@@ -54,6 +66,13 @@ class Redactor:
             text = text.replace(secret, _REDACTED)
         text = _TOKEN_SHAPE.sub(_REDACTED, text)
         return _TOKEN_PATH.sub(rf"\1{_REDACTED}", text)
+
+
+def shown(text: str, limit: int = USER_INPUT_MAX_CHARS) -> str:
+    """Return user input as a log line shows it: cut to ``limit`` characters, saying so."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def _extra_fields(record: logging.LogRecord) -> dict[str, object]:

@@ -64,6 +64,8 @@ class CommandOutcome(enum.StrEnum):
     """Another worker (another generation) claimed the interaction first; nothing sent."""
     UNANSWERED = "unanswered"
     """The handler returned without replying; the middleware answered for it."""
+    EXPIRED = "expired"
+    """The handler's first reply came after Discord's 3 s window; the user saw nothing."""
 
 
 class Metrics:
@@ -143,6 +145,48 @@ class Metrics:
             "Interactions the user got no reply to at all: every reply failed (token expired "
             "after Discord's 3 s, or Discord refused it), by command.",
             ["command"],
+            namespace=NAMESPACE,
+            registry=reg,
+        )
+        self.interactions_expired: Final = Counter(
+            "interactions_expired",
+            "Interactions dropped before any handler because Discord's 3 s window for the "
+            "first response had passed when they arrived (a stalled worker, a RESUME "
+            "replay), by interaction type.",
+            ["type"],
+            namespace=NAMESPACE,
+            registry=reg,
+        )
+        self.interactions_unknown: Final = Counter(
+            "interactions_unknown",
+            "Interactions for a command (or component) this worker does not know, e.g. a "
+            "stale command after a deploy; the user is told it is no longer available.",
+            ["type"],
+            namespace=NAMESPACE,
+            registry=reg,
+        )
+        self.interactions_unclaimed: Final = Counter(
+            "interactions_unclaimed",
+            "Interactions that could not be claimed because Redis was unreachable, by "
+            "decision: answered (this worker's generation was the last known active one) "
+            "or left (another generation answers it).",
+            ["decision"],
+            namespace=NAMESPACE,
+            registry=reg,
+        )
+        self.dependency_up: Final = Gauge(
+            "dependency_up",
+            "Whether a dependency (redis, postgres) answered its last probe or request: 1 "
+            "up, 0 down.",
+            ["dependency"],
+            namespace=NAMESPACE,
+            registry=reg,
+        )
+        self.dependency_degraded: Final = Counter(
+            "dependency_degraded",
+            "Requests served without a dependency while it was unreachable, by dependency "
+            "and operation (claim, rate_limit, rest_limit, session_flush, ...).",
+            ["dependency", "operation"],
             namespace=NAMESPACE,
             registry=reg,
         )

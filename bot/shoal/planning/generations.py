@@ -18,7 +18,11 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["DEFAULT_ACTIVE_GENERATION", "active_generation_of", "is_generation_active"]
+__all__ = [
+    "DEFAULT_ACTIVE_GENERATION",
+    "active_generation_of",
+    "is_generation_active",
+]
 
 DEFAULT_ACTIVE_GENERATION: Final = 0
 """Active when the key was never set: the generation a fresh bot runs (``SHOAL_GENERATION``
@@ -46,5 +50,12 @@ def is_generation_active(generation: int, active: int | None) -> bool:
 
     An unknown view (the key could not be read yet) processes nothing: a passive worker
     that catches up a second later is better than a second generation doubling side effects.
+
+    The same rule decides who answers an interaction nobody could claim because Redis
+    was unreachable: workers of the last active generation they read, so each interaction
+    still gets one answer. Outside a reshard that is every worker; during one, the switch
+    itself needs Redis, so no switch happens in an outage and every worker keeps its view.
+    The one gap: a switch less than one refresh (a second) before the outage, seen by some
+    workers and not yet by others, can leave both generations or neither answering.
     """
     return active is not None and generation == active

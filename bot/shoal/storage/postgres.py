@@ -48,8 +48,9 @@ async def create_pool(
     *,
     application_name: str = "shoal",
     command_timeout_s: float | None = DEFAULT_COMMAND_TIMEOUT_S,
+    is_connected_at_start: bool = True,
 ) -> asyncpg.Pool[asyncpg.Record]:
-    """Open a pool on ``settings.dsn`` and prove the server answers.
+    """Open a pool on ``settings.dsn`` and (by default) prove the server answers.
 
     Args:
         settings: The DSN and the pool's maximum size.
@@ -57,6 +58,9 @@ async def create_pool(
             ``shoal-worker-3``); at most 63 characters.
         command_timeout_s: Client-side limit on each query; ``None`` for none (migrations,
             whose DDL may legitimately run for minutes).
+        is_connected_at_start: Open a first connection now, so an unreachable server
+            fails here; False opens connections on demand (a worker, which watches the
+            server with a probe and goes on through an outage).
 
     Returns:
         The pool; close it with :func:`close_pool`.
@@ -71,7 +75,7 @@ async def create_pool(
     try:
         pool: asyncpg.Pool[asyncpg.Record] = await asyncpg.create_pool(
             settings.dsn,
-            min_size=min(_MIN_SIZE, settings.pool_max_size),
+            min_size=min(_MIN_SIZE, settings.pool_max_size) if is_connected_at_start else 0,
             max_size=settings.pool_max_size,
             max_inactive_connection_lifetime=_IDLE_LIFETIME_S,
             timeout=_CONNECT_TIMEOUT_S,
@@ -87,7 +91,7 @@ async def create_pool(
     ) as exc:
         # `from None`: the driver's own traceback may quote the DSN; ours is scrubbed.
         raise StorageUnavailableError.from_error(_VARIABLE, settings.dsn, exc) from None
-    _log.info("PostgreSQL pool open (max %d connections)", settings.pool_max_size)
+    _log.info("PostgreSQL pool ready (max %d connections)", settings.pool_max_size)
     return pool
 
 

@@ -63,6 +63,9 @@ class _RecordingGate:
     async def identifying(self, shard_id: int) -> None:
         await self._gate.identifying(shard_id)
 
+    async def identified(self, shard_id: int) -> None:
+        await self._gate.identified(shard_id)
+
 
 class _Harness:
     """Builds bots of one fleet (two shards, one pod) on the simulator and Redis."""

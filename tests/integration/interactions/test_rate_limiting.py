@@ -73,4 +73,4 @@ async def test_check_allows_when_redis_cannot_be_reached(
     finally:
         await unreachable.aclose()
     assert not verdict.is_limited
-    assert "allowing it" in caplog.text
+    assert "Redis is unreachable (rate_limit: ConnectionError" in caplog.text

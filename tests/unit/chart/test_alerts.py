@@ -27,6 +27,7 @@ _EXPECTED_ALERTS: Final = frozenset(
         "ShoalShardsDown",
         "ShoalIdentifyBudgetLow",
         "ShoalFatalGatewayClose",
+        "ShoalDependencyDown",
         "ShoalCommandLatencyHigh",
         "ShoalInteractionsUnanswered",
         "ShoalRestRateLimited",

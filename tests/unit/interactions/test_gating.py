@@ -9,7 +9,9 @@ from typing import Any
 import hikari
 import pytest
 
+from shoal.interactions.claiming import ClaimOutcome
 from shoal.interactions.gating import Gating, ListenerGate, claimed, gating_of, when_active
+from shoal.observability.metrics import Metrics
 
 
 @dataclasses.dataclass
@@ -23,11 +25,19 @@ class _Claims:
     def __init__(self) -> None:
         self.claimed: set[int] = set()
 
-    async def claim(self, interaction_id: int) -> bool:
+    async def claim(self, interaction_id: int) -> ClaimOutcome:
         if interaction_id in self.claimed:
-            return False
+            return ClaimOutcome.LOST
         self.claimed.add(interaction_id)
-        return True
+        return ClaimOutcome.WON
+
+
+class _Unreachable:
+    """Claims with Redis down: nobody can claim anything."""
+
+    async def claim(self, interaction_id: int) -> ClaimOutcome:
+        assert interaction_id
+        return ClaimOutcome.UNAVAILABLE
 
 
 def _interaction_event(interaction_id: int) -> Any:  # noqa: ANN401 - a stand-in event
@@ -79,7 +89,8 @@ async def test_claimed_runs_the_listener_once_when_two_workers_get_the_interacti
         seen.append(int(event.interaction.id))
 
     claims = _Claims()  # shared, like Redis
-    old, new = claimed(claims, listener), claimed(claims, listener)
+    old = claimed(ListenerGate(claims=claims, generation=_View(is_active=True)), listener)
+    new = claimed(ListenerGate(claims=claims, generation=_View(is_active=False)), listener)
     for interaction_id in (1, 2, 3):
         await old(_interaction_event(interaction_id))
         await new(_interaction_event(interaction_id))
@@ -116,3 +127,26 @@ async def test_listener_gate_decides_per_event_when_the_type_is_broad() -> None:
     await on_anything(_interaction_event(9))  # claimed elsewhere already
     assert seen == [started, interaction]
     assert getattr(on_anything, "__wrapped__", None) is listener
+
+
+async def test_listener_gate_admits_only_the_active_generation_when_claims_are_unavailable() -> (
+    None
+):
+    metrics = Metrics()
+    old = ListenerGate(claims=_Unreachable(), generation=_View(is_active=True), metrics=metrics)
+    new = ListenerGate(claims=_Unreachable(), generation=_View(is_active=False), metrics=metrics)
+    answers = [await gate.admit(interaction_id) for interaction_id in (1, 2) for gate in (old, new)]
+    assert answers == [True, False, True, False]  # each interaction admitted exactly once
+    sample = metrics.registry.get_sample_value
+    assert sample("shoal_interactions_unclaimed_total", {"decision": "answered"}) == 2
+    assert sample("shoal_interactions_unclaimed_total", {"decision": "left"}) == 2
+
+
+async def test_listener_gate_admits_by_the_claim_whatever_the_generation_when_redis_answers() -> (
+    None
+):
+    claims = _Claims()
+    passive = ListenerGate(claims=claims, generation=_View(is_active=False))
+    active = ListenerGate(claims=claims, generation=_View(is_active=True))
+    assert await passive.admit(5) is True  # the first claim wins, even on a passive worker
+    assert await active.admit(5) is False

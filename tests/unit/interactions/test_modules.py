@@ -7,6 +7,7 @@ import hikari
 import pytest
 
 from shoal.features.core import core_module
+from shoal.interactions.claiming import ClaimOutcome
 from shoal.interactions.gating import ListenerGate
 from shoal.interactions.limits import RateLimitRule, RateLimitScope
 from shoal.interactions.modules import Listener, Module, load_modules, rate_limits_of
@@ -24,8 +25,8 @@ async def _on_message(_: hikari.GuildMessageCreateEvent) -> None:
 
 
 class _AlwaysClaimed:
-    async def claim(self, interaction_id: int) -> bool:
-        return bool(interaction_id)
+    async def claim(self, interaction_id: int) -> ClaimOutcome:
+        return ClaimOutcome.WON if interaction_id else ClaimOutcome.LOST
 
 
 class _Active:

@@ -1,7 +1,8 @@
 """The commands dashboard: how many commands run, how many fail, how long they take.
 
 Owns "Shoal / Commands": command rate by command and by outcome, error ratio, latency
-percentiles from ``shoal_command_duration_seconds`` and interactions nobody answered.
+percentiles from ``shoal_command_duration_seconds``, interactions nobody answered, and
+those no handler ran for (expired on arrival, unknown commands, decided without a claim).
 """
 
 from __future__ import annotations
@@ -159,6 +160,45 @@ _LATENCY: Final = Row(
     ),
 )
 
+_ALL: Final = selector()  # metrics with no command label
+
+_NOT_HANDLED: Final = Row(
+    "Interactions no handler ran for",
+    (
+        timeseries(
+            "Expired on arrival, by type",
+            "Interactions dropped before any handler because Discord's 3 s window had "
+            "passed when they arrived (a stalled worker, a RESUME replay): nobody could "
+            "answer them any more.",
+            Query(
+                f"sum by (type) (rate(shoal_interactions_expired_total{_ALL}{_RATE}))",
+                "{{type}}",
+            ),
+            unit="ops",
+        ),
+        timeseries(
+            "Unknown commands, by type",
+            "Interactions for a command this worker does not know (a stale command after "
+            "a deploy): the user was told it is no longer available.",
+            Query(
+                f"sum by (type) (rate(shoal_interactions_unknown_total{_ALL}{_RATE}))",
+                "{{type}}",
+            ),
+            unit="ops",
+        ),
+        timeseries(
+            "Decided without a claim",
+            "Interactions that could not be claimed because Redis was unreachable: "
+            "answered by the last known active generation, left by the others.",
+            Query(
+                f"sum by (decision) (rate(shoal_interactions_unclaimed_total{_ALL}{_RATE}))",
+                "{{decision}}",
+            ),
+            unit="ops",
+        ),
+    ),
+)
+
 _METRIC: Final = "shoal_commands_total"
 
 COMMANDS: Final = Dashboard(
@@ -170,6 +210,6 @@ COMMANDS: Final = Dashboard(
         bot_variable(_METRIC),
         Variable("command", "Command", f"{_METRIC}{selector()}", "command"),
     ),
-    rows=(_NOW, _TRAFFIC, _LATENCY),
+    rows=(_NOW, _TRAFFIC, _LATENCY, _NOT_HANDLED),
 )
 """The commands dashboard."""

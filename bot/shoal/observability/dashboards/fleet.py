@@ -1,7 +1,8 @@
 """The fleet overview: is the bot up, how big is it, how busy is its gateway.
 
 Owns the "Shoal / Fleet overview" dashboard: shards by state, guilds, events per second,
-identifies against resumes and the session-start budget, for the chosen bots. Per-shard
+identifies against resumes and the session-start budget, and whether the workers reach
+Redis and PostgreSQL, for the chosen bots. Per-shard
 detail is on the shard dashboard, commands on the commands dashboard.
 """
 
@@ -161,6 +162,42 @@ _GATEWAY: Final = Row(
     ),
 )
 
+_DEPENDENCIES: Final = Row(
+    "Dependencies",
+    (
+        stat(
+            "Pods without Redis or PostgreSQL",
+            "Worker pods whose last probe or request could not reach a dependency: they "
+            "go on degraded (see the runbook of ShoalDependencyDown).",
+            Query(f"count(shoal_dependency_up{_S} == 0) or vector(0)"),
+            thresholds=GOOD_BELOW_ONE,
+            width=6,
+        ),
+        timeseries(
+            "Dependency up, by dependency",
+            "The lowest shoal_dependency_up over the chosen workers: 1 when every pod "
+            "reaches it, 0 when at least one cannot.",
+            Query(f"min by (dependency) (shoal_dependency_up{_S})", "{{dependency}}"),
+            unit="short",
+            max_value=1,
+            width=9,
+        ),
+        timeseries(
+            "Requests served without a dependency",
+            "Requests per second served degraded while a dependency was unreachable, by "
+            "dependency and operation (claim: answered by the last active generation "
+            "without a claim; rate_limit and rest_limit: not counted against a limit).",
+            Query(
+                "sum by (dependency, operation) "
+                f"(rate(shoal_dependency_degraded_total{_S}{_RATE}))",
+                "{{dependency}} {{operation}}",
+            ),
+            unit="ops",
+            width=9,
+        ),
+    ),
+)
+
 FLEET: Final = Dashboard(
     uid="shoal-fleet",
     title="Shoal / Fleet overview",
@@ -169,6 +206,6 @@ FLEET: Final = Dashboard(
         namespace_variable("shoal_shard_state"),
         bot_variable("shoal_shard_state"),
     ),
-    rows=(_NOW, _SHARDS, _GATEWAY),
+    rows=(_NOW, _SHARDS, _GATEWAY, _DEPENDENCIES),
 )
 """The fleet overview dashboard."""
