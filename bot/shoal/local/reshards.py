@@ -168,7 +168,11 @@ def reshard_line(
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class InteractionTally:
-    """The simulator's interaction counts (``GET /_sim/stats``)."""
+    """The simulator's interaction counts (``GET /_sim/stats``).
+
+    Every injected interaction is exactly one of answered, unanswered, undelivered or
+    pending, so ``injected`` is their sum.
+    """
 
     injected: int
     """Interactions the simulator created."""
@@ -176,17 +180,25 @@ class InteractionTally:
     """Interactions that got their initial response in time."""
     unanswered: int
     """Interactions delivered to the bot and not answered by the deadline."""
+    undelivered: int
+    """Interactions no session received: no shard covered their guild when injected."""
+    pending: int
+    """Interactions delivered whose deadline had not passed yet when counted."""
     answered_twice: int
     """Second initial responses, refused as already acknowledged."""
     late: int
-    """Initial responses after the deadline."""
+    """Unanswered interactions that got an initial response after the deadline."""
 
     @property
     def is_exactly_once(self) -> bool:
-        """Whether every interaction was answered once, in time."""
+        """Whether every delivered interaction was answered once, in time.
+
+        Undelivered ones reached no worker, so there was nothing the fleet could answer:
+        they are reported, not held against it. Pending ones are not settled yet.
+        """
         return (
-            self.answered == self.injected
-            and self.unanswered == self.answered_twice == self.late == 0
+            self.answered + self.undelivered == self.injected
+            and self.unanswered == self.answered_twice == self.late == self.pending == 0
         )
 
 
@@ -197,6 +209,8 @@ def interaction_tally(stats: Mapping[str, Any]) -> InteractionTally:
         injected=int(interactions["injected"]),
         answered=int(interactions["answered"]),
         unanswered=int(interactions["unanswered"]),
+        undelivered=int(interactions["undelivered"]),
+        pending=int(interactions["pending"]),
         answered_twice=int(interactions["double_acknowledged"]),
         late=int(interactions["late"]),
     )
@@ -204,9 +218,15 @@ def interaction_tally(stats: Mapping[str, Any]) -> InteractionTally:
 
 def tally_line(tally: InteractionTally) -> str:
     """Return the line that reports the interactions of a run."""
-    verdict = "each answered exactly once" if tally.is_exactly_once else "NOT all answered once"
+    verdict = (
+        "each delivered one answered exactly once"
+        if tally.is_exactly_once
+        else "NOT all answered once"
+    )
+    pending = f", {tally.pending:,} still pending" if tally.pending else ""
     return (
         f"Interactions: {tally.injected:,} injected, {tally.answered:,} answered, "
-        f"{tally.unanswered:,} unanswered, {tally.answered_twice:,} answered twice, "
+        f"{tally.unanswered:,} unanswered, {tally.undelivered:,} undelivered (no session "
+        f"on their shard){pending}, {tally.answered_twice:,} answered twice, "
         f"{tally.late:,} late: {verdict}"
     )

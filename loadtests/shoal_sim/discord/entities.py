@@ -6,6 +6,8 @@ Plain mutable slotted dataclasses; JSON shapes live in :mod:`.payloads`.
 from __future__ import annotations
 
 import dataclasses
+import enum
+import time
 from typing import Any
 
 __all__ = [
@@ -15,6 +17,8 @@ __all__ = [
     "Channel",
     "ChannelType",
     "Guild",
+    "Interaction",
+    "InteractionOutcome",
     "Member",
     "Message",
     "Role",
@@ -188,6 +192,25 @@ class Application:
     guild_ids: set[int] = dataclasses.field(default_factory=set)
 
 
+class InteractionOutcome(enum.Enum):
+    """Where an injected interaction stands; every one is in exactly one of these.
+
+    Transitions (decided by :class:`shoal_sim.discord.stats.SimStats`): injected as
+    PENDING (some session received it) or UNDELIVERED (none did, which stays so), then a
+    PENDING one becomes ANSWERED (an accepted initial response) or UNANSWERED (its
+    deadline passed first).
+    """
+
+    PENDING = "pending"
+    """Dispatched, not answered, its deadline not yet passed."""
+    ANSWERED = "answered"
+    """An initial response was accepted in time."""
+    UNANSWERED = "unanswered"
+    """The deadline passed with no accepted initial response."""
+    UNDELIVERED = "undelivered"
+    """No session covered its guild (shard 0 for a DM) when it was injected."""
+
+
 @dataclasses.dataclass(slots=True)
 class Interaction:
     """An injected interaction and what the bot did with it."""
@@ -213,3 +236,14 @@ class Interaction:
     acknowledge_attempts: int = 0
     source_message_id: int | None = None
     """For component interactions: the message whose component was used."""
+    created_at_unix: float = dataclasses.field(default_factory=time.time)
+    """Wall-clock time of creation (Unix seconds), to match against the bot's logs."""
+    sessions_reached: int = 0
+    """How many sessions INTERACTION_CREATE went to."""
+    outcome: InteractionOutcome = InteractionOutcome.PENDING
+    counted_in: int | None = None
+    """The statistics epoch that counts it (:attr:`SimStats.epoch`); None: never counted."""
+
+    def unix_time_of(self, monotonic_s: float) -> float:
+        """Return the wall-clock time of a monotonic instant of this interaction's life."""
+        return self.created_at_unix + (monotonic_s - self.created_at)

@@ -100,7 +100,15 @@ class LoadStatus:
     started_at: float = 0.0
     finished_at: float | None = None
     skipped: int = 0
-    """Events not sent because the picked guild has no text channel or no session."""
+    """Events not sent at all: the picked guild has no text channel or no members."""
+    messages_undelivered: int = 0
+    """Messages sent that no session received (none covered the guild)."""
+    interactions_undelivered: int = 0
+    """Interactions sent that no session received: ``undelivered`` in the statistics.
+
+    ``interactions_sent`` counts every interaction the run injected, delivered or not,
+    as the statistics' ``injected`` does.
+    """
 
 
 class LoadGenerator:
@@ -179,7 +187,7 @@ class LoadGenerator:
         )
         self.status.messages_sent += 1
         if not reached:
-            self.status.skipped += 1
+            self.status.messages_undelivered += 1
 
     def _send_interaction(self) -> None:
         place = self._pick_place()
@@ -203,7 +211,7 @@ class LoadGenerator:
         )
         self.status.interactions_sent += 1
         if not reached:
-            self.status.skipped += 1
+            self.status.interactions_undelivered += 1
 
     def _command_id(self, name: str) -> int:
         for command_id, command in self._app.commands.items():
@@ -222,6 +230,8 @@ class LoadGenerator:
             "messages_sent": status.messages_sent,
             "interactions_sent": status.interactions_sent,
             "skipped": status.skipped,
+            "messages_undelivered": status.messages_undelivered,
+            "interactions_undelivered": status.interactions_undelivered,
             "elapsed_s": round(elapsed, 3),
             "messages_per_s": round(status.messages_sent / elapsed, 1) if elapsed else 0.0,
             "interactions_per_s": round(status.interactions_sent / elapsed, 1) if elapsed else 0.0,

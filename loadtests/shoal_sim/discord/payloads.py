@@ -10,6 +10,8 @@ import datetime as dt
 import functools
 from typing import TYPE_CHECKING, Any
 
+from shoal_sim.discord.entities import ChannelType, Member, User
+
 if TYPE_CHECKING:
     from shoal_sim.discord.entities import (
         Application,
@@ -18,10 +20,8 @@ if TYPE_CHECKING:
         Channel,
         Guild,
         Interaction,
-        Member,
         Message,
         Role,
-        User,
         VoiceState,
     )
     from shoal_sim.discord.world import World
@@ -39,6 +39,7 @@ __all__ = [
     "numbered_components",
     "role_json",
     "user_json",
+    "user_of",
     "voice_state_json",
 ]
 
@@ -58,6 +59,17 @@ def iso_timestamp(unix_ms: int) -> str:
     """
     unix_s, ms = divmod(unix_ms, 1000)
     return f"{_iso_second(unix_s)}.{ms:03d}000+00:00"
+
+
+def user_of(world: World, user_id: int) -> User:
+    """Return the world's user, or a stand-in named ``user<id>`` for one it never generated.
+
+    Discord knows every user that can act, and always sends a complete user object
+    (hikari reads ``username`` and ``discriminator`` unconditionally); ids given to the
+    control API need not be generated members.
+    """
+    user = world.user(user_id)
+    return user if user is not None else User(id=user_id, username=f"user{user_id}")
 
 
 def user_json(user: User) -> JSON:
@@ -126,8 +138,6 @@ def member_json(member: Member, user: User, *, with_user: bool = True) -> JSON:
 
 def channel_json(channel: Channel) -> JSON:
     """Return a channel, thread or DM channel object."""
-    from shoal_sim.discord.entities import ChannelType  # noqa: PLC0415 - avoid a cycle at import
-
     payload: JSON = {
         "id": str(channel.id),
         "type": channel.type,
@@ -325,8 +335,7 @@ def attachment_json(attachment: Attachment, base_url: str, channel_id: int) -> J
 
 def message_json(message: Message, world: World, base_url: str) -> JSON:
     """Return a message object."""
-    author = world.user(message.author_id)
-    author_payload = user_json(author) if author else {"id": str(message.author_id)}
+    author_payload = user_json(user_of(world, message.author_id))
     payload: JSON = {
         "type": message.type,
         "content": message.content,
@@ -380,8 +389,7 @@ def application_json(app: Application, world: World) -> JSON:
     Unset optional fields (cover image, SKU, slug, URLs, install params) are left out, as
     Discord does: the spec types them as non-null when present.
     """
-    bot = world.user(app.bot_user_id)
-    owner = user_json(bot) if bot else {"id": str(app.bot_user_id)}
+    owner = user_json(user_of(world, app.bot_user_id))
     return {
         "id": str(app.id),
         "name": app.name,
@@ -413,8 +421,7 @@ def application_json(app: Application, world: World) -> JSON:
 
 def interaction_json(interaction: Interaction, world: World, base_url: str) -> JSON:
     """Return the INTERACTION_CREATE dispatch body (fields hikari needs, see hikari.md)."""
-    user = world.user(interaction.user_id)
-    user_payload = user_json(user) if user else {"id": str(interaction.user_id)}
+    user = user_of(world, interaction.user_id)
     channel = world.channel(interaction.channel_id)
     payload: JSON = {
         "id": str(interaction.id),
@@ -447,26 +454,13 @@ def interaction_json(interaction: Interaction, world: World, base_url: str) -> J
         if guild is not None:
             _, _, members = world.contents(guild)
             member = members.get(interaction.user_id)
-        if member is not None and user is not None:
-            member_payload = member_json(member, user)
-        else:
-            member_payload = {
-                "user": user_payload,
-                "roles": [],
-                "joined_at": iso_timestamp(_snowflake_ms(interaction.id)),
-                "deaf": False,
-                "mute": False,
-                "flags": 0,
-                "pending": False,
-                "nick": None,
-                "avatar": None,
-                "premium_since": None,
-                "communication_disabled_until": None,
-            }
+        if member is None:  # a user the guild never generated: a member since just now
+            member = Member(user_id=user.id, joined_at_ms=_snowflake_ms(interaction.id))
+        member_payload = member_json(member, user)
         member_payload["permissions"] = "2251799813685247"
         payload["member"] = member_payload
     else:
-        payload["user"] = user_payload
+        payload["user"] = user_json(user)
     if interaction.source_message_id is not None:
         source = world.message(interaction.channel_id, interaction.source_message_id)
         if source is not None:

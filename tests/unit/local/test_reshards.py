@@ -156,19 +156,29 @@ def test_reshard_line_says_why_when_the_reshard_is_blocked() -> None:
 
 def _stats(**interactions: int) -> dict[str, Any]:
     counts = {"injected": 10, "answered": 10, "unanswered": 0, "double_acknowledged": 0}
-    return {"interactions": {**counts, "late": 0, **interactions}}
+    return {"interactions": {**counts, "undelivered": 0, "pending": 0, "late": 0, **interactions}}
 
 
 def test_interaction_tally_is_exactly_once_when_each_was_answered_once() -> None:
     tally = interaction_tally(_stats())
 
     assert tally == InteractionTally(
-        injected=10, answered=10, unanswered=0, answered_twice=0, late=0
+        injected=10, answered=10, unanswered=0, undelivered=0, pending=0, answered_twice=0, late=0
     )
     assert tally.is_exactly_once
     assert tally_line(tally) == (
-        "Interactions: 10 injected, 10 answered, 0 unanswered, 0 answered twice, 0 late: "
-        "each answered exactly once"
+        "Interactions: 10 injected, 10 answered, 0 unanswered, 0 undelivered (no session on "
+        "their shard), 0 answered twice, 0 late: each delivered one answered exactly once"
+    )
+
+
+def test_interaction_tally_is_exactly_once_when_the_rest_was_undelivered() -> None:
+    tally = interaction_tally(_stats(answered=8, undelivered=2))
+
+    assert tally.undelivered == 2
+    assert tally.is_exactly_once
+    assert "8 answered, 0 unanswered, 2 undelivered (no session on their shard)" in tally_line(
+        tally
     )
 
 
@@ -177,8 +187,9 @@ def test_interaction_tally_is_exactly_once_when_each_was_answered_once() -> None
     [
         {"answered": 9, "unanswered": 1},
         {"double_acknowledged": 1},
-        {"answered": 9, "late": 1},
-        {"answered": 9},  # one never delivered
+        {"answered": 9, "unanswered": 1, "late": 1},
+        {"answered": 9, "pending": 1},
+        {"answered": 9},  # one in no bucket: the counts do not add up
     ],
 )
 def test_interaction_tally_is_not_exactly_once_when_one_was_missed_or_doubled(
@@ -188,3 +199,13 @@ def test_interaction_tally_is_not_exactly_once_when_one_was_missed_or_doubled(
 
     assert not tally.is_exactly_once
     assert tally_line(tally).endswith("NOT all answered once")
+
+
+def test_tally_line_says_how_many_are_pending_when_a_deadline_has_not_passed() -> None:
+    line = tally_line(interaction_tally(_stats(answered=9, pending=1)))
+
+    assert (
+        "9 answered, 0 unanswered, 0 undelivered (no session on their shard), 1 still pending"
+        in (line)
+    )
+    assert line.endswith("NOT all answered once")

@@ -325,6 +325,13 @@ def test_judge_callback_decides_when_responses_arrive(
     )
 
 
+def test_judge_callback_is_late_when_already_counted_unanswered_within_the_deadline() -> None:
+    verdict = interaction_rules.judge_callback(
+        started_at=0.0, responded_at=None, now=2.9, deadline_s=3.0, is_expired=True
+    )
+    assert verdict is CallbackVerdict.LATE
+
+
 def test_is_token_expired_after_its_life_when_checked() -> None:
     assert not interaction_rules.is_token_expired(created_at=0.0, now=900.0, ttl_s=900.0)
     assert interaction_rules.is_token_expired(created_at=0.0, now=900.1, ttl_s=900.0)

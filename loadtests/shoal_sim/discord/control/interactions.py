@@ -3,12 +3,14 @@
 Owns ``POST /_sim/interactions`` (commands, autocomplete, components, modals: the data
 Discord would send, and the bot message a component sits on) and
 ``GET /_sim/interactions/{interaction_id}`` (the response, its latency, the original
-message and follow-ups). INTERACTION_CREATE itself is :mod:`shoal_sim.discord.events`'.
+message and follow-ups, its outcome). INTERACTION_CREATE itself is
+:mod:`shoal_sim.discord.events`'; listing them by outcome is :mod:`.outcomes`'.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import TYPE_CHECKING, Final
 
 from shoal_sim.discord import events, payloads
@@ -173,6 +175,8 @@ class InteractionHandlers:
         )
         if interaction is None:
             return inputs.error_response("unknown (or expired) interaction", 404)
+        sim = self.sim
+        sim.stats.expire_due(now=time.monotonic(), deadline_s=sim.settings.interaction_deadline_s)
         return inputs.json_response(self._interaction_json(interaction))
 
     def _interaction_json(self, interaction: Interaction) -> inputs.JSON:
@@ -197,6 +201,7 @@ class InteractionHandlers:
             "type": interaction.type,
             "guild_id": None if interaction.guild_id is None else str(interaction.guild_id),
             "is_dispatched": interaction.dispatched_at is not None,
+            "outcome": interaction.outcome.value,
             "response_type": interaction.response_type,
             "response": interaction.response,
             "latency_ms": latency_ms,

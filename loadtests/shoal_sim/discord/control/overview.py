@@ -7,6 +7,7 @@ Owns ``GET /_sim/info``, ``GET /_sim/stats``, ``POST /_sim/stats/reset`` and
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import TYPE_CHECKING
 
 from shoal_sim.discord.control import inputs
@@ -49,14 +50,19 @@ class OverviewHandlers:
         )
 
     async def stats(self, _: web.Request) -> web.Response:
-        """Answer the statistics, with the sessions per shard."""
+        """Answer the statistics, with the sessions per shard.
+
+        Deadlines that passed are settled first (a timer may not have run yet), so the
+        interaction counts add up to what was injected at the moment of the read.
+        """
         sim = self.sim
+        sim.stats.expire_due(now=time.monotonic(), deadline_s=sim.settings.interaction_deadline_s)
         return inputs.json_response(
             sim.stats.as_json(sessions_by_shard=sim.gateway.sessions.counts_by_shard())
         )
 
     async def reset_stats(self, _: web.Request) -> web.Response:
-        """Zero the statistics."""
+        """Zero the statistics: interactions injected before count nowhere after."""
         self.sim.stats.reset()
         return inputs.json_response({"ok": True})
 

@@ -16,6 +16,7 @@ from shoal_sim.discord.control.inputs import bad_input
 from shoal_sim.discord.control.interactions import InteractionHandlers
 from shoal_sim.discord.control.loads import LoadHandlers
 from shoal_sim.discord.control.messages import MessageHandlers
+from shoal_sim.discord.control.outcomes import OutcomeHandlers
 from shoal_sim.discord.control.overview import OverviewHandlers
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def add_routes(app: web.Application, sim: Simulator) -> None:
     """Mount the control API on the simulator's application."""
     overview, guilds = OverviewHandlers(sim), GuildHandlers(sim)
     messages, interactions = MessageHandlers(sim), InteractionHandlers(sim)
-    trouble, loads = TroubleHandlers(sim), LoadHandlers(sim)
+    trouble, loads, outcomes = TroubleHandlers(sim), LoadHandlers(sim), OutcomeHandlers(sim)
     sub = web.Application(middlewares=[bad_input])
     sub.router.add_get("/info", overview.info)
     sub.router.add_get("/stats", overview.stats)
@@ -41,6 +42,7 @@ def add_routes(app: web.Application, sim: Simulator) -> None:
     sub.router.add_post("/messages", messages.inject_message)
     sub.router.add_get("/messages", messages.messages)
     sub.router.add_post("/interactions", interactions.inject_interaction)
+    sub.router.add_get("/interactions", outcomes.list_interactions)
     sub.router.add_get("/interactions/{interaction_id}", interactions.interaction_state)
     sub.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", messages.attachment)
     sub.router.add_post("/shards/{shard_id}", trouble.force_shard)

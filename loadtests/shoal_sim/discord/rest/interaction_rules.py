@@ -83,12 +83,21 @@ class CallbackVerdict(enum.Enum):
 
 
 def judge_callback(
-    *, started_at: float, responded_at: float | None, now: float, deadline_s: float
+    *,
+    started_at: float,
+    responded_at: float | None,
+    now: float,
+    deadline_s: float,
+    is_expired: bool = False,
 ) -> CallbackVerdict:
-    """Judge an initial response arriving at ``now`` for an interaction sent at ``started_at``."""
+    """Judge an initial response arriving at ``now`` for an interaction sent at ``started_at``.
+
+    ``is_expired`` says the interaction was already counted unanswered: it is late
+    whatever the clock says, so that no interaction is both answered and unanswered.
+    """
     if responded_at is not None:
         return CallbackVerdict.ALREADY_ACKNOWLEDGED
-    if now - started_at > deadline_s:
+    if is_expired or now - started_at > deadline_s:
         return CallbackVerdict.LATE
     return CallbackVerdict.ACCEPTED
 

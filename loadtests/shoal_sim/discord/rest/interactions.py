@@ -1,7 +1,8 @@
 """POST /interactions/{id}/{token}/callback: the initial response, exactly once, within 3 s.
 
 The deadline counts from the first INTERACTION_CREATE sent (``dispatched_at``). A
-late response gets 404 10062, a second one 400 40060; both are counted. An accepted
+late response gets 404 10062, a second one 400 40060; both are counted, and so is an
+accepted one, by :class:`shoal_sim.discord.stats.SimStats`. An accepted
 response is recorded on the interaction and acted on: type 4 posts the original
 message, 5 posts a "thinking" one (flag LOADING), 7 edits the message whose component
 was used. With ``with_response=true`` (hikari always asks) the answer is an
@@ -14,6 +15,7 @@ import time
 from typing import TYPE_CHECKING, Any, Final
 
 from shoal_sim.discord import payloads
+from shoal_sim.discord.entities import InteractionOutcome
 from shoal_sim.discord.rest import errors, interaction_rules, message_rules, posting
 from shoal_sim.discord.rest.calls import json_response, no_content
 from shoal_sim.discord.rest.endpoints import Auth, Endpoint
@@ -52,21 +54,20 @@ async def create_response(call: Call) -> web.Response:
         responded_at=interaction.responded_at,
         now=now,
         deadline_s=call.sim.settings.interaction_deadline_s,
+        is_expired=interaction.outcome is InteractionOutcome.UNANSWERED,
     )
     stats = call.sim.stats
     if verdict is CallbackVerdict.ALREADY_ACKNOWLEDGED:
-        stats.interactions_double_acknowledged += 1
+        stats.count_double_acknowledged(interaction)
         raise errors.DiscordError(errors.INTERACTION_ALREADY_ACKNOWLEDGED)
     if verdict is CallbackVerdict.LATE:
-        interaction.is_late = True
-        stats.interactions_late += 1
+        stats.count_late(interaction)
         raise errors.DiscordError(errors.UNKNOWN_INTERACTION)
     draft, source = _checked(call, interaction, body)
     interaction.responded_at = now
     interaction.response_type = body.json["type"]
     interaction.response = body.json
-    stats.interactions_answered += 1
-    stats.interaction_latencies_ms.append((now - started_at) * 1000)
+    stats.count_answered(interaction, latency_ms=(now - started_at) * 1000)
     message = _act(call, interaction, body, draft, source)
     if not call.query_flag("with_response"):
         return no_content()

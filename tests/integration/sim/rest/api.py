@@ -138,4 +138,5 @@ def new_interaction(
     )
     interaction.dispatched_at = interaction.created_at
     world.add_interaction(interaction)
+    sim.stats.count_injected(interaction, is_delivered=True)
     return interaction

@@ -82,7 +82,19 @@ class ResponseSpec:
         Raises:
             jsonschema.ValidationError: naming the first mismatch.
         """
-        pointer = self.schema_pointer(method, template, status)
+        self._validate_at(self.schema_pointer(method, template, status), body)
+
+    def validate_schema(self, name: str, body: object) -> None:
+        """Validate ``body`` against the named schema of ``components/schemas``.
+
+        For objects no REST response carries alone, such as a gateway dispatch's user.
+
+        Raises:
+            jsonschema.ValidationError: naming the first mismatch.
+        """
+        self._validate_at(f"/components/schemas/{_escape(name)}", body)
+
+    def _validate_at(self, pointer: str, body: object) -> None:
         validator = self._validators.get(pointer)
         if validator is None:
             validator = jsonschema.Draft202012Validator(
