@@ -5,13 +5,16 @@
 building any entity. An INTERACTION_CREATE whose first-response window has passed
 (:func:`shoal.interactions.deadlines.is_expired`) is dropped there: no handler runs, no
 reply is tried (it could only fail with 10062), ``shoal_interactions_expired_total``
-counts it, and the log says so at most once per 10 s, however large the backlog.
+counts it, and the log says so at most once per 10 s, however large the backlog: a second
+after the first drop one WARNING gives the count (a stall's whole backlog arrives within
+it), then at most one line per 10 s while drops go on.
 
 Does not own the deadline rule (:mod:`shoal.interactions.deadlines`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Final
@@ -29,12 +32,22 @@ logger = logging.getLogger(__name__)
 
 _INTERACTION_CREATE: Final = "INTERACTION_CREATE"
 _LOG_EVERY_S: Final = 10.0  # a backlog of thousands is one line, then one per 10 s
+_GATHER_S: Final = 1.0  # a stalled worker's backlog arrives within this after it resumes
 
 
 class ExpiredInteractionFilter:
     """Keeps every dispatch but an interaction past its first-response window."""
 
-    __slots__ = ("_clock", "_deadline_s", "_last_logged_s", "_metrics", "_unlogged")
+    __slots__ = (
+        "_clock",
+        "_deadline_s",
+        "_last",
+        "_last_logged_s",
+        "_metrics",
+        "_pending",
+        "_schedule",
+        "_unlogged",
+    )
 
     def __init__(
         self,
@@ -42,13 +55,21 @@ class ExpiredInteractionFilter:
         *,
         clock: Callable[[], float] = time.time,
         deadline_s: float = RESPONSE_DEADLINE_S,
+        schedule: Callable[[float, Callable[[], None]], object] | None = None,
     ) -> None:
-        """Count drops in ``metrics``; ``clock`` is Unix seconds (tests pass their own)."""
+        """Count drops in ``metrics``; ``clock`` is Unix seconds (tests pass their own).
+
+        ``schedule(delay_s, write)`` runs ``write`` later (default: the running loop's
+        ``call_later``); the summary line is written then.
+        """
         self._metrics = metrics
         self._clock = clock
         self._deadline_s = deadline_s
+        self._schedule = schedule
         self._last_logged_s: float | None = None
         self._unlogged = 0
+        self._pending = False
+        self._last: tuple[int, float, str, int | None] | None = None
 
     def __call__(self, event_name: str, payload: dict[str, Any]) -> bool:
         """Return whether the dispatch goes on to hikari (False: an expired interaction)."""
@@ -61,27 +82,37 @@ class ExpiredInteractionFilter:
         now_s = self._clock()
         if not is_expired(interaction_id, now_s, deadline_s=self._deadline_s):
             return True
-        kind = kind_of(payload.get("type", 0) if isinstance(payload.get("type"), int) else 0)
+        raw_type = payload.get("type")
+        kind = kind_of(raw_type) if isinstance(raw_type, int) else "other"
         if self._metrics is not None:
             self._metrics.interactions_expired.labels(kind).inc()
-        self._note(interaction_id, now_s, kind, payload)
+        self._unlogged += 1
+        self._last = (interaction_id, age_s(interaction_id, now_s), kind, _guild_of(payload))
+        if not self._pending:
+            self._pending = True
+            last_s = self._last_logged_s
+            wait_s = _GATHER_S if last_s is None else max(_GATHER_S, last_s + _LOG_EVERY_S - now_s)
+            schedule = self._schedule or asyncio.get_running_loop().call_later
+            schedule(wait_s, self._write)
         return False
 
-    def _note(self, interaction_id: int, now_s: float, kind: str, payload: dict[str, Any]) -> None:
-        self._unlogged += 1
-        last_s = self._last_logged_s
-        if last_s is not None and now_s - last_s < _LOG_EVERY_S:
+    def _write(self) -> None:
+        """Write the line for the drops since the last one."""
+        self._pending = False
+        if not self._unlogged or self._last is None:
             return
-        count, self._unlogged, self._last_logged_s = self._unlogged, 0, now_s
+        count, self._unlogged = self._unlogged, 0
+        self._last_logged_s = self._clock()
+        interaction_id, age, kind, guild_id = self._last
         logger.warning(
             "dropped %d interaction%s that arrived after Discord's %g s window (the last "
-            "one %s, %.1f s old): the worker was stalled or a RESUME replayed them",
+            "one a %s, %.1f s old): the worker was stalled or a RESUME replayed them",
             count,
             "" if count == 1 else "s",
             self._deadline_s,
             kind,
-            age_s(interaction_id, now_s),
-            extra={"interaction_id": interaction_id, "guild_id": _guild_of(payload)},
+            age,
+            extra={"interaction_id": interaction_id, "guild_id": guild_id},
         )
 
 

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Final
 
 import redis.asyncio as redis_asyncio
 import redis.exceptions
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from shoal.storage.errors import StorageUnavailableError
 
@@ -31,9 +33,15 @@ _log = logging.getLogger(__name__)
 _VARIABLE: Final = "SHOAL_REDIS_URL"
 #: A reachable Redis accepts a connection within milliseconds; longer means it is gone.
 _CONNECT_TIMEOUT_S: Final = 5.0
-#: Commands are O(1) or small scripts; a reply this late means a dead connection, which the
-#: client's retry (redis-py's default: three attempts with jittered back-off) replaces.
+#: Commands are O(1) or small scripts; a reply this late means a dead connection.
 _COMMAND_TIMEOUT_S: Final = 5.0
+#: A pooled connection of a server that died and came back fails its first command with
+#: "Connection closed by server" (the pool's check on checkout does not see it under
+#: uvloop): every connection of the pool would report Redis down once more after it is
+#: back. One immediate retry on a new connection replaces it. Safe for every command: the
+#: dead connection's command never reached a server, and a server that died mid-command
+#: refuses the immediate retry too (then the caller sees the error, as without a retry).
+_RETRY: Final = Retry(NoBackoff(), retries=1)
 #: A connection idle this long sends a PING before its next use (and a pub/sub listener
 #: polls at this pace), so a connection dropped by a proxy or NAT is noticed and replaced.
 HEALTH_CHECK_INTERVAL_S: Final = 15
@@ -72,6 +80,8 @@ async def create_redis(
             socket_timeout=_COMMAND_TIMEOUT_S,
             socket_keepalive=True,
             health_check_interval=HEALTH_CHECK_INTERVAL_S,
+            retry=_RETRY,
+            retry_on_error=[redis.exceptions.ConnectionError],
             client_name=client_name,
         )
         client = redis_asyncio.Redis.from_pool(pool)

@@ -14,15 +14,19 @@ from typing import TYPE_CHECKING, Final
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from shoal.gateway.identifying import RedisIdentifyGate
 from shoal.planning.identifying import send_margin_s, waiter_ttl_ms
+from shoal.storage.probing import redis_health
 from tests.integration.gateway.polling import until_true
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
     from shoal.storage.redis_keys import RedisKeys
+    from tests.fixtures.restartable import RestartableServer
 
 _WINDOW_S: Final = 0.15
 _SLACK_S: Final = 0.005
@@ -180,3 +184,55 @@ async def test_gate_waits_for_a_new_turn_when_the_turn_lapsed_before_the_send(
     assert waited_s >= _WINDOW_S - _SLACK_S  # never inside the other shard's window
     # Its IDENTIFY's window runs from now: the bucket is shut again for a whole window.
     assert await redis.pttl(bot_keys.identify_bucket(0)) > _WINDOW_S * 1000 * 0.8
+
+
+async def test_gate_keeps_the_bucket_shut_a_window_from_ready_when_the_identify_arrived_late(
+    clients: list[Redis], bot_keys: RedisKeys
+) -> None:
+    # Shard 0's IDENTIFY left at once but reached Discord late (its READY comes 0.1 s
+    # after the send margin): the next shard of the bucket may only go a full window after
+    # that READY, or Discord, which times the window from receipt, would answer it with op 9.
+    first, second = _gates(clients, bot_keys, max_concurrency=2)
+    await first.wait_turn(0)
+    await first.identifying(0)
+    await asyncio.sleep(send_margin_s(_WINDOW_S) + 0.1)
+    ready_at = time.monotonic()
+    await first.identified(0)
+    async with asyncio.timeout(5):
+        await second.wait_turn(2)
+    assert time.monotonic() - ready_at >= _WINDOW_S - _SLACK_S
+
+
+async def test_gate_does_not_hold_the_bucket_longer_when_ready_is_prompt(
+    clients: list[Redis], bot_keys: RedisKeys
+) -> None:
+    first, second = _gates(clients, bot_keys, max_concurrency=2)
+    await first.wait_turn(0)
+    await first.identifying(0)
+    sent_at = time.monotonic()
+    await first.identified(0)  # READY at once: the window still runs from the send
+    async with asyncio.timeout(5):
+        await second.wait_turn(2)
+    held_s = time.monotonic() - sent_at
+    assert held_s < _WINDOW_S + send_margin_s(_WINDOW_S) + _PROMPT_S
+
+
+async def test_gate_waits_for_redis_when_it_is_down_while_a_shard_waits_its_turn(
+    restartable_redis: RestartableServer, bot_keys: RedisKeys, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = Redis.from_url(restartable_redis.url, retry=Retry(NoBackoff(), retries=0))
+    health = redis_health(None)
+    gate = RedisIdentifyGate(client, bot_keys, max_concurrency=1, window_s=_WINDOW_S, health=health)
+    try:
+        restartable_redis.kill()
+        waiting = asyncio.create_task(gate.wait_turn(0))
+        await asyncio.sleep(2.5)  # past two polls while down: it waits, it does not raise
+        assert not waiting.done()
+        restartable_redis.start_again()
+        await client.ping()
+        health.report_success()  # what the worker's probe does
+        async with asyncio.timeout(5):
+            await waiting
+    finally:
+        await client.aclose()
+    assert sum("Redis is unreachable" in r.getMessage() for r in caplog.records) == 1

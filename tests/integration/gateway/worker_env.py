@@ -6,7 +6,7 @@ processes alike, so both are configured exactly as a pod would be.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from shoal_sim.discord.settings import DEFAULT_TOKEN
 
@@ -15,8 +15,10 @@ if TYPE_CHECKING:
 
 __all__ = ["worker_env"]
 
+_NO_POSTGRES: Final = "postgresql://unused@127.0.0.1:1/unused"
 
-def worker_env(
+
+def worker_env(  # noqa: PLR0913 -- one keyword per SHOAL_* setting a test varies
     sim: Simulator,
     *,
     redis_url: str,
@@ -26,8 +28,13 @@ def worker_env(
     ordinal: int = 0,
     token: str = DEFAULT_TOKEN,
     identify_window_s: float = 5.0,
+    postgres_dsn: str = _NO_POSTGRES,
 ) -> dict[str, str]:
-    """Return the environment of pod ``ordinal`` of a fleet of ``total_shards`` shards."""
+    """Return the environment of pod ``ordinal`` of a fleet of ``total_shards`` shards.
+
+    Without ``postgres_dsn`` the worker gets an address nothing listens on: it runs its
+    shards anyway and reports PostgreSQL unreachable once.
+    """
     return {
         "SHOAL_TOKEN": token,
         "SHOAL_REST_URL": sim.rest_url,
@@ -38,8 +45,7 @@ def worker_env(
         "SHOAL_POD_NAME": f"shard-worker-{ordinal}",
         "SHOAL_REDIS_URL": redis_url,
         "SHOAL_BOT_NAME": bot_name,
-        # Required by the settings; the gateway never connects to PostgreSQL.
-        "SHOAL_POSTGRES_DSN": "postgresql://unused@127.0.0.1:1/unused",
+        "SHOAL_POSTGRES_DSN": postgres_dsn,
         "SHOAL_LOG_LEVEL": "INFO",
         "SHOAL_LOG_JSON": "false",
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 import pytest
@@ -63,15 +62,35 @@ def test_kind_of_names_every_interaction_type_when_asked() -> None:
     ]
 
 
-def _filter(metrics: Metrics, now_s: list[float]) -> Callable[[str, dict[str, object]], bool]:
-    return ExpiredInteractionFilter(metrics, clock=lambda: now_s[0])
+class _Later:
+    """Runs what the filter schedules when the test's clock says it is due."""
+
+    def __init__(self, now_s: list[float]) -> None:
+        self._now_s = now_s
+        self.delays_s: list[float] = []
+        self._due: list[tuple[float, Callable[[], None]]] = []
+
+    def __call__(self, delay_s: float, write: Callable[[], None]) -> None:
+        self.delays_s.append(delay_s)
+        self._due.append((self._now_s[0] + delay_s, write))
+
+    def run(self, *, is_forced: bool = False) -> None:
+        due = [w for at_s, w in self._due if is_forced or at_s <= self._now_s[0]]
+        self._due = [(at_s, w) for at_s, w in self._due if w not in due]
+        for write in due:
+            write()
+
+
+def _filter(metrics: Metrics, now_s: list[float], later: _Later) -> ExpiredInteractionFilter:
+    return ExpiredInteractionFilter(metrics, clock=lambda: now_s[0], schedule=later)
 
 
 def test_filter_drops_only_expired_interactions_when_a_backlog_arrives(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     metrics, now_s = Metrics(), [_NOW_S]
-    keep = _filter(metrics, now_s)
+    later = _Later(now_s)
+    keep = _filter(metrics, now_s, later)
     fresh = {"id": str(_snowflake_at(_NOW_S - 0.2)), "type": 2}
     assert keep("INTERACTION_CREATE", fresh)
     assert keep("MESSAGE_CREATE", {"id": str(_snowflake_at(_NOW_S - 500))})  # not an interaction
@@ -82,23 +101,28 @@ def test_filter_drops_only_expired_interactions_when_a_backlog_arrives(
         "shoal_interactions_expired_total", {"type": "component"}
     )
     assert expired == 199
-    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(warnings) == 1  # one line for the whole backlog
-    assert warnings[0].levelname == "WARNING"
-    assert "dropped 1 interaction that arrived after" in warnings[0].getMessage()
+    assert caplog.records == []  # written a second later, with the count
+    assert later.delays_s == [1.0]
+    later.run(is_forced=True)
+    (warning,) = caplog.records  # one line for the whole backlog
+    assert warning.levelname == "WARNING"
+    assert "dropped 199 interactions that arrived after" in warning.getMessage()
+    assert "the last one a component, 50.2 s old" in warning.getMessage()
 
 
-def test_filter_logs_again_with_the_count_when_ten_seconds_passed(
+def test_filter_logs_at_most_every_ten_seconds_when_drops_go_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     now_s = [_NOW_S]
-    keep = _filter(Metrics(), now_s)
+    later = _Later(now_s)
+    keep = _filter(Metrics(), now_s, later)
     for step in range(30):
         now_s[0] = _NOW_S + step
+        later.run()
         assert not keep("INTERACTION_CREATE", {"id": str(_snowflake_at(now_s[0] - 5)), "type": 2})
-    messages = [r.getMessage() for r in caplog.records]
-    assert [m.split(" that")[0] for m in messages] == [
-        "dropped 1 interaction",
-        "dropped 10 interactions",
-        "dropped 10 interactions",
-    ]
+    later.run(is_forced=True)
+    counts = [int(r.getMessage().split()[1]) for r in caplog.records]
+    assert sum(counts) == 30  # every drop is in some line
+    assert len(counts) <= 4  # 30 s of drops: the first line, then one per 10 s
+    assert later.delays_s[0] == 1.0
+    assert all(delay_s >= 9.0 for delay_s in later.delays_s[1:])
