@@ -25,6 +25,7 @@ from redis.asyncio import Redis
 from shoal.local.banner import banner_text
 from shoal.local.discovering import fetch_gateway_bot
 from shoal.local.errors import LocalUpError
+from shoal.local.keeping import WorkerKeeper
 from shoal.local.plans import FleetTargets, plan_fleet
 from shoal.local.resharding import ReshardController, ReshardSettings
 from shoal.local.servers import MissingBinaryError, ServerStartError, start_postgres, start_redis
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from shoal.local.options import LocalOptions
     from shoal.local.plans import FleetLayout
     from shoal.local.simulating import SimulatorProcess
+    from shoal.local.spawning import ServerProcess
     from shoal.local.watching import StatusBoard
 
 __all__ = ["LocalRun", "Migrate"]
@@ -69,6 +71,7 @@ class LocalRun:
         self.stop = stop
         self.workdir = workdir
         self.outcome = RunOutcome()
+        self._servers_started: list[ServerProcess] = []
 
     @property
     def is_stop_requested(self) -> bool:
@@ -120,6 +123,9 @@ class LocalRun:
         )
         generations.adopt(0, layout, workers)
         stack.push_async_callback(self._stop_workers, generations)
+        keeper = WorkerKeeper(generations, self.board.say)
+        keeper.start()
+        stack.push_async_callback(keeper.close)  # closed before the workers are stopped
         load = load_driver(self.options, control)
         self.board.say(
             banner_text(
@@ -152,7 +158,17 @@ class LocalRun:
         stack.push_async_callback(self._close_controller, controller)
         reader = FleetReader(control=control, redis_client=redis_client, keys=keys)
         growth = guild_growth(self.options, control)
-        fleet = Fleet(guilds, generations, controller, sim, control, load, growth)
+        fleet = Fleet(
+            guilds,
+            generations,
+            controller,
+            sim,
+            control,
+            load,
+            growth,
+            keeper,
+            servers=tuple(self._servers_started),
+        )
         supervisor = FleetSupervisor(self.options, self.board, self.stop, self.outcome)
         await supervisor.watch(reader, fleet)
 
@@ -171,10 +187,12 @@ class LocalRun:
             self.board.say("Starting throwaway Redis and PostgreSQL...")
         if redis_url is None:
             redis = start_redis(self._subdir("redis"))
+            self._servers_started.append(redis.server)
             stack.callback(self._say_and_call, "Stopping Redis...", redis.stop)
             redis_url = redis.url
         if postgres_dsn is None:
             postgres = start_postgres(self._subdir("pg"))  # short: it holds a unix socket
+            self._servers_started.append(postgres.server)
             stack.callback(self._say_and_call, "Stopping PostgreSQL...", postgres.stop)
             postgres_dsn = postgres.url
         return redis_url, postgres_dsn

@@ -13,6 +13,7 @@ import dataclasses
 import math
 import shlex
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from shoal.local.plans import DEFAULT_SHARDS_PER_WORKER, MAX_LOCAL_WORKERS
@@ -76,6 +77,12 @@ class LocalOptions:
     simulator until a reshard starts, and end the run once it completed (None: no growth)."""
     reshard_interval_s: float = 5.0
     """Seconds between steps of the reshard controller (the operator's timer)."""
+    heartbeat_interval_ms: int = 41_250
+    """The simulator's heartbeat interval (Discord's); a shorter one finds a frozen
+    worker sooner (the simulator closes a session after 1.5 intervals without one)."""
+    workdir: Path | None = None
+    """Where logs and data go, kept after the run (None: a temporary directory, deleted
+    after a clean run)."""
 
     def __post_init__(self) -> None:
         """Reject options that cannot make a run.
@@ -96,7 +103,9 @@ class LocalOptions:
             ("--reshard-interval", self.reshard_interval_s),
         )
         _check_at_least(
-            ("--members-per-guild", self.members_per_guild, 0), ("--sim-port", self.sim_port, 0)
+            ("--members-per-guild", self.members_per_guild, 0),
+            ("--sim-port", self.sim_port, 0),
+            ("--heartbeat-interval", self.heartbeat_interval_ms, 1),
         )
         for name, rate in (
             ("--messages-per-s", self.messages_per_s),
@@ -295,6 +304,22 @@ def _add_discord_options(group: argparse._ArgumentGroup) -> None:
         default=defaults.sim_port,
         help="the simulator's port (default: a free one)",
     )
+    add(
+        "--heartbeat-interval",
+        dest="heartbeat_interval_ms",
+        type=int,
+        metavar="MS",
+        default=defaults.heartbeat_interval_ms,
+        help="the simulator's heartbeat interval in ms (%(default)s, Discord's)",
+    )
+    add(
+        "--workdir",
+        type=Path,
+        metavar="PATH",
+        help="keep logs and data in PATH (made if missing, never deleted; default: a "
+        "temporary directory deleted after a clean run); as root, the postgres account "
+        "must be able to reach it",
+    )
     add("--token", help="bot token (default: the simulator's; with --no-simulator: SHOAL_TOKEN)")
     add(
         "--no-simulator",
@@ -341,4 +366,6 @@ def local_options(args: argparse.Namespace, environ: Mapping[str, str]) -> Local
         duration_s=args.duration_s,
         grow_guilds_per_s=args.grow_rate if args.grow else None,
         reshard_interval_s=args.reshard_interval_s,
+        heartbeat_interval_ms=args.heartbeat_interval_ms,
+        workdir=args.workdir,
     )

@@ -59,12 +59,15 @@ async def local_up(
     out = stream or sys.stdout
     board = StatusBoard(out, is_live=out.isatty())
     stop = asyncio.Event()
-    workdir = _make_workdir()
+    if options.workdir is not None and _has_files(options.workdir):
+        board.say(f"shoal local up: --workdir {options.workdir} is not empty: give a new one")
+        return 1
+    workdir = _make_workdir(options.workdir)
     run = LocalRun(options, board, stop, workdir)
     with _stop_on_signals(stop):
         await run.run(migrate)
     outcome = run.outcome
-    if outcome.is_clean and not outcome.is_failed:
+    if outcome.is_clean and not outcome.is_failed and options.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
         return 0
     board.say(f"Logs and data kept in {workdir}")
@@ -88,8 +91,16 @@ def run_local_up(
     return asyncio.run(local_up(options, migrate=migrate))
 
 
-def _make_workdir() -> Path:
-    workdir = Path(tempfile.mkdtemp(prefix="shoal-local-"))
+def _has_files(path: Path) -> bool:
+    return path.is_dir() and any(path.iterdir())
+
+
+def _make_workdir(chosen: Path | None) -> Path:
+    if chosen is None:
+        workdir = Path(tempfile.mkdtemp(prefix="shoal-local-"))
+    else:  # --workdir: made if missing; the run's files go in fresh subdirectories
+        workdir = chosen.resolve()
+        workdir.mkdir(parents=True, exist_ok=True)
     workdir.chmod(_WORKDIR_MODE)
     return workdir
 

@@ -92,6 +92,8 @@ def simulator_argv(options: LocalOptions, url_file: Path) -> list[str]:
         str(options.identify_window_s),
         "--members-per-guild",
         str(options.members_per_guild),
+        "--heartbeat-interval",
+        str(options.heartbeat_interval_ms),
         "--port",
         str(options.sim_port),
         "--url-file",

@@ -98,6 +98,10 @@ class StatusRow:
     """The shard registry (None until a worker writes it)."""
     generations: tuple[GenerationRow, ...] = ()
     """Each running generation while more than one runs (a reshard); empty otherwise."""
+    restarts: int = 0
+    """Workers started again after exiting on their own, over the run."""
+    servers_down: tuple[str, ...] = ()
+    """The run's own servers (``redis-server``, ``postgres``) that exited."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,7 +224,7 @@ def rate_per_s(previous: SimSample | None, current: SimSample | None) -> float |
     return delta / elapsed_s
 
 
-def status_row(
+def status_row(  # noqa: PLR0913 -- keyword-only, one per part of the row
     *,
     uptime_s: float,
     shards_total: int,
@@ -230,6 +234,8 @@ def status_row(
     current: SimSample | None,
     registry: RegistrySummary | None,
     generations: tuple[GenerationRow, ...] = (),
+    restarts: int = 0,
+    servers_down: tuple[str, ...] = (),
 ) -> StatusRow:
     """Build the row of one refresh; ``workers`` is (running, started)."""
     running, started = workers
@@ -243,6 +249,8 @@ def status_row(
         events_per_s=rate_per_s(previous, current),
         registry=registry,
         generations=generations,
+        restarts=restarts,
+        servers_down=servers_down,
     )
 
 
@@ -284,7 +292,8 @@ def format_table(row: StatusRow) -> list[str]:
         ),
         _cells("shards ready", f"{_count(ready)}/{row.shards_total}", _registry_ready(row)),
         *(_generation_cells(generation) for generation in row.generations),
-        _cells("workers", f"{row.workers_running}/{row.workers_total}", "running"),
+        _cells("workers", f"{row.workers_running}/{row.workers_total}", _workers_more(row)),
+        *([_cells("servers", ", ".join(row.servers_down), "down")] if row.servers_down else []),
         _cells(
             "guilds",
             _count(row.guilds),
@@ -307,6 +316,10 @@ def format_table(row: StatusRow) -> list[str]:
         ]
     lines.append("Ctrl-C stops the fleet.")
     return lines
+
+
+def _workers_more(row: StatusRow) -> str:
+    return "running" if not row.restarts else f"running  restarts {row.restarts:,}"
 
 
 def _generation_cells(row: GenerationRow) -> str:
@@ -339,6 +352,8 @@ def format_line(row: StatusRow) -> str:
         parts.append(f"({_registry_ready(row)})")
     parts += [
         f"workers {row.workers_running}/{row.workers_total}",
+        *([f"restarts {row.restarts}"] if row.restarts else []),
+        *([f"down {','.join(row.servers_down)}"] if row.servers_down else []),
         f"guilds {_count(row.guilds)}",
         f"events/s {_rate(row.events_per_s)}",
     ]
@@ -361,6 +376,8 @@ def headline(row: StatusRow) -> tuple[object, ...]:
         None if row.sim is None else row.sim.shards_ready,
         None if row.registry is None else row.registry.shards_ready,
         row.workers_running,
+        row.restarts,
+        row.servers_down,
         tuple(
             (g.generation, g.shards_ready, g.registry_ready, g.workers_running, g.is_active)
             for g in row.generations

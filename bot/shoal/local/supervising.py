@@ -33,12 +33,14 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from shoal.gateway.registry import RegistryEntry
+    from shoal.local.keeping import WorkerKeeper
     from shoal.local.options import LocalOptions
     from shoal.local.resharding import ReshardController
     from shoal.local.simulating import SimulatorControl, SimulatorProcess
+    from shoal.local.spawning import ServerProcess
     from shoal.local.status import SimSample, StatusRow
     from shoal.local.watching import FleetReader, StatusBoard
-    from shoal.local.workers import WorkerGenerations, WorkerProcess
+    from shoal.local.workers import WorkerGenerations
     from shoal.planning.resharding import ReshardState
 
 __all__ = ["Fleet", "FleetSupervisor", "RunOutcome", "guild_growth", "load_driver"]
@@ -69,6 +71,9 @@ class Fleet:
     control: SimulatorControl | None
     load: LoadDriver | None
     growth: GuildGrowth | None
+    keeper: WorkerKeeper
+    servers: tuple[ServerProcess, ...] = ()
+    """The Redis and PostgreSQL this run started (none when it was given them)."""
 
 
 def load_driver(options: LocalOptions, control: SimulatorControl | None) -> LoadDriver | None:
@@ -125,7 +130,8 @@ class FleetSupervisor:
         while not self._is_over(loop.time() - started_s):
             now_s = loop.time()
             fleet.controller.raise_if_failed()
-            self._check_children(fleet.generations.all_workers(), fleet.sim)
+            fleet.keeper.raise_if_failed()
+            self._check_children(fleet)
             _, shards = _shown_generation(fleet.controller.state)
             current = await reader.read_simulator(now_s, shard_count=shards)
             await self._grow(fleet, current, now_s)
@@ -178,6 +184,8 @@ class FleetSupervisor:
             if entries is None
             else registry_summary(entries, generation=shown, shard_count=shards),
             generations=generation_rows(listed, active=shown, sim=current, entries=entries or ()),
+            restarts=fleet.keeper.restarts,
+            servers_down=tuple(s.name for s in fleet.servers if s.process.poll() is not None),
         )
 
     async def _grow(self, fleet: Fleet, current: SimSample | None, now_s: float) -> None:
@@ -229,24 +237,23 @@ class FleetSupervisor:
             self.stop.set()  # a timed run ends as if asked to stop
         return self.stop.is_set()
 
-    def _check_children(
-        self, workers: Sequence[WorkerProcess], sim: SimulatorProcess | None
-    ) -> None:
+    def _check_children(self, fleet: Fleet) -> None:
+        sim = fleet.sim
         if sim is not None and not sim.is_running:
             raise LocalUpError(
                 f"the simulator exited with status {sim.process.returncode}; its log:\n"
                 f"{log_tail(sim.log_path)}"
             )
-        for worker in workers:
-            if not worker.is_running and worker.name not in self._reported:
-                self._reported.add(worker.name)
+        for worker in fleet.generations.all_workers():
+            if not worker.is_running:
+                self.outcome.is_clean = False  # the keeper restarts it; the logs are kept
+        for server in fleet.servers:
+            status = server.process.poll()
+            if status is not None and server.name not in self._reported:
+                self._reported.add(server.name)
                 self.outcome.is_clean = False
                 self.board.say(
-                    f"Worker {worker.name} exited with status {worker.process.returncode} "
-                    f"(log: {worker.log_path})"
+                    f"{server.name} exited with status {status} (log: {server.log_path}); "
+                    "the workers go on without it, as their logs say, and it is not started "
+                    "again: stop the run with Ctrl-C"
                 )
-        if workers and not any(worker.is_running for worker in workers):
-            raise LocalUpError(
-                f"every worker exited; the end of {workers[0].name}'s log:\n"
-                f"{log_tail(workers[0].log_path)}"
-            )

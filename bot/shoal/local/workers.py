@@ -21,13 +21,19 @@ from shoal.local.plans import generation_layout, worker_environment
 from shoal.local.spawning import child_environment, free_loopback_port, start_child, stop_child
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
     from pathlib import Path
 
     from shoal.local.plans import FleetLayout, FleetTargets
     from shoal.planning.shards import ShardRange
 
-__all__ = ["WorkerGenerations", "WorkerProcess", "start_workers", "stop_workers"]
+__all__ = [
+    "WorkerGenerations",
+    "WorkerProcess",
+    "restart_worker",
+    "start_workers",
+    "stop_workers",
+]
 
 #: Kubernetes' default termination grace period: a worker gets as long locally as in a pod.
 _STOP_GRACE_S: Final = 30.0
@@ -47,6 +53,12 @@ class WorkerProcess:
     """Its output."""
     process: asyncio.subprocess.Process
     """The running program."""
+    env: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    """Its ``SHOAL_*`` settings, given again when it is restarted."""
+    started_s: float = 0.0
+    """When it was last started (the event loop's clock)."""
+    restarts: int = 0
+    """How many times it was started again after exiting on its own."""
 
     @property
     def is_running(self) -> bool:
@@ -79,8 +91,42 @@ async def start_workers(
             await stop_workers(workers)
             raise LocalUpError(f"cannot start the worker command {command[0]!r}: {exc}") from exc
         name = env["SHOAL_POD_NAME"]
-        workers.append(WorkerProcess(name, layout.shard_range(ordinal), port, log_path, process))
+        workers.append(
+            WorkerProcess(
+                name,
+                layout.shard_range(ordinal),
+                port,
+                log_path,
+                process,
+                env=env,
+                started_s=asyncio.get_running_loop().time(),
+            )
+        )
     return workers
+
+
+async def restart_worker(worker: WorkerProcess, command: Sequence[str]) -> WorkerProcess:
+    """Start ``worker`` again as it was (same pod name, port, settings and log), like a pod.
+
+    A line in its log marks where the new run starts.
+
+    Raises:
+        OSError: when the command cannot be started.
+    """
+    with worker.log_path.open("a") as log:
+        log.write(
+            f"---- shoal local up: {worker.name} started again "
+            f"(restart {worker.restarts + 1}) ----\n"
+        )
+    process = await start_child(
+        command, log_path=worker.log_path, env=child_environment(worker.env)
+    )
+    return dataclasses.replace(
+        worker,
+        process=process,
+        started_s=asyncio.get_running_loop().time(),
+        restarts=worker.restarts + 1,
+    )
 
 
 async def stop_workers(workers: Sequence[WorkerProcess]) -> None:
@@ -133,6 +179,24 @@ class WorkerGenerations:
         """Return the workers of ``generation`` (none when it does not run)."""
         return list(self._workers.get(generation, ()))
 
+    @property
+    def command(self) -> tuple[str, ...]:
+        """The worker command every generation runs."""
+        return self._command
+
+    def replace(self, old: WorkerProcess, new: WorkerProcess) -> bool:
+        """Put ``new`` (``old`` started again) in ``old``'s place; False if ``old`` was removed.
+
+        A reshard may remove a generation while one of its workers is being restarted: the
+        caller then stops ``new``.
+        """
+        for workers in self._workers.values():
+            for index, worker in enumerate(workers):
+                if worker is old:
+                    workers[index] = new
+                    return True
+        return False
+
     def all_workers(self) -> list[WorkerProcess]:
         """Return every worker of every running generation, oldest generation first."""
         return [worker for g in self.generations for worker in self._workers[g]]
@@ -140,7 +204,7 @@ class WorkerGenerations:
     async def run(self, generation: int, shards: int, max_concurrency: int) -> bool:
         """Ensure ``generation`` runs ``shards`` shards; return whether workers were started.
 
-        Workers of the generation that exited are not restarted: the run reports them.
+        Workers that exited are restarted by :class:`shoal.local.keeping.WorkerKeeper`.
 
         Raises:
             LocalUpError: when the worker command cannot be started.

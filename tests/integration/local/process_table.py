@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-__all__ = ["descendants", "is_alive"]
+__all__ = ["command_of", "descendants", "environment_of", "is_alive", "pods_below"]
 
 
 def _stat_fields(pid: int | str) -> list[str]:
@@ -34,3 +34,32 @@ def is_alive(pid: int) -> bool:
         return _stat_fields(pid)[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def environment_of(pid: int) -> dict[str, str]:
+    """Return the environment ``pid`` started with (empty when it ended or is not ours)."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+    return {key.decode(errors="replace"): value.decode(errors="replace") for key, value in pairs}
+
+
+def command_of(pid: int) -> list[str]:
+    """Return the command line of ``pid`` (empty when it ended)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def pods_below(pid: int) -> dict[str, int]:
+    """Return the worker processes below ``pid`` by pod name (``SHOAL_POD_NAME``)."""
+    found: dict[str, int] = {}
+    for child in descendants(pid):
+        name = environment_of(child).get("SHOAL_POD_NAME")
+        if name is not None and is_alive(child):
+            found.setdefault(name, child)
+    return found

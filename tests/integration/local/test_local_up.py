@@ -17,6 +17,7 @@ import shlex
 import shutil
 import signal
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -28,7 +29,7 @@ from redis.asyncio import Redis
 from shoal.local.options import LocalOptions
 from shoal.local.running import local_up
 from shoal.local.spawning import free_loopback_port
-from tests.integration.local.process_table import descendants, is_alive
+from tests.integration.local.process_table import command_of, descendants, is_alive, pods_below
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -165,6 +166,66 @@ async def test_local_up_runs_a_ready_fleet_then_stops_everything_when_interrupte
     assert not await asyncio.to_thread(workdir.exists)  # a clean run deletes its directory
 
 
+async def test_local_up_restarts_a_killed_worker_and_reports_a_dead_server() -> None:
+    # Not under tmp_path: as root, PostgreSQL runs as the postgres account, which must be
+    # able to reach the --workdir (pytest's directories are root's only).
+    workdir = _reachable_temporary_directory()
+    try:
+        await _kill_a_worker_and_redis(workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _reachable_temporary_directory() -> Path:
+    path = Path(tempfile.mkdtemp(prefix="shoal-test-local-"))
+    path.chmod(0o711)
+    return path
+
+
+async def _kill_a_worker_and_redis(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _RUN_LOCAL_UP,
+        *_TINY_FLEET,
+        f"--workdir={tmp_path / 'run'}",
+        cwd=_REPO_ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output = _Output(process)
+    try:
+        await output.wait_for("shards 4/4 ready (registry 4/4) workers 2/2 guilds 200")
+        killed = pods_below(process.pid)["local-1"]
+        os.kill(killed, signal.SIGKILL)
+        await output.wait_for("Worker local-1 exited (killed by SIGKILL); starting it again")
+        await output.wait_for("shards 4/4 ready (registry 4/4) workers 2/2 restarts 1")
+        restarted = pods_below(process.pid)["local-1"]
+        (redis_pid,) = (
+            pid
+            for pid in descendants(process.pid)
+            if command_of(pid)[:1] == ["redis-server"]
+            or "redis-server" in " ".join(command_of(pid))
+        )
+        os.kill(redis_pid, signal.SIGKILL)
+        await output.wait_for("redis-server exited with status")
+        await output.wait_for("down redis-server")
+        process.send_signal(signal.SIGINT)
+        async with asyncio.timeout(_STOP_TIMEOUT_S):
+            await output.read_to_end()
+            code = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+    assert code == 0, output.text()  # asked to stop; the logs are kept
+    assert restarted != killed
+    assert "Logs and data kept in" in output.text()
+    log = (tmp_path / "run" / "worker-1.log").read_text()
+    assert "---- shoal local up: local-1 started again (restart 1) ----" in log
+
+
 async def test_local_up_uses_the_given_servers_and_migrates_them_when_urls_are_given(
     redis_url: str, postgres_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -215,10 +276,14 @@ async def test_local_up_uses_the_given_servers_and_migrates_them_when_urls_are_g
     assert "Stopping PostgreSQL" not in output
 
 
-async def test_local_up_fails_with_the_workers_log_when_every_worker_exits(
-    redis_url: str, postgres_dsn: str
-) -> None:
-    crashing = (sys.executable, "-c", "import sys; print('no such command: worker'); sys.exit(2)")
+async def _run_with_crashing_worker(
+    redis_url: str, postgres_dsn: str, exit_status: int
+) -> tuple[int, str, Path]:
+    crashing = (
+        sys.executable,
+        "-c",
+        f"import sys; print('no such command: worker'); sys.exit({exit_status})",
+    )
     options = LocalOptions(
         guilds=50,
         identify_window_s=0.2,
@@ -228,19 +293,41 @@ async def test_local_up_fails_with_the_workers_log_when_every_worker_exits(
         refresh_s=0.1,
     )
     stream = io.StringIO()
-
     code = await local_up(options, stream=stream)
-
     output = stream.getvalue()
     kept = _KEPT.search(output)
     assert kept is not None, output
-    workdir = Path(kept.group(1))
+    return code, output, Path(kept.group(1))
+
+
+async def test_local_up_restarts_a_crashing_worker_then_ends_the_crash_loop_with_its_log(
+    redis_url: str, postgres_dsn: str
+) -> None:
+    code, output, workdir = await _run_with_crashing_worker(redis_url, postgres_dsn, 2)
     try:
         assert code == 1
-        assert "shoal local up: every worker exited; the end of local-0's log:" in output
-        assert "no such command: worker" in output
-        assert "Worker local-0 exited with status 2" in output
-        assert (workdir / "worker-0.log").exists()  # kept for a person to read
+        restarts = re.findall(r"Worker local-0 exited \(status 2\); starting it again", output)
+        assert len(restarts) == 4, output  # the fifth quick exit in a row is a crash loop
+        assert "in 1 s (restart 2" in output  # at once, then with a doubling back-off
+        assert "in 4 s (restart 4" in output
+        assert "shoal local up: worker local-0 exited (status 2) and is not restarted: " in output
+        assert "exited 5 times in a row within 10 s of starting (a crash loop)" in output
+        log = (workdir / "worker-0.log").read_text()  # kept for a person to read
+        assert log.count("no such command: worker") == 5
+        assert "---- shoal local up: local-0 started again (restart 4) ----" in log
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def test_local_up_ends_at_once_when_a_worker_exits_on_a_fatal_close(
+    redis_url: str, postgres_dsn: str
+) -> None:
+    code, output, workdir = await _run_with_crashing_worker(redis_url, postgres_dsn, 3)
+    try:
+        assert code == 1
+        assert "starting it again" not in output
+        assert "exited (status 3) and is not restarted: Discord closed a shard" in output
+        assert "no such command: worker" in output  # the end of its log
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

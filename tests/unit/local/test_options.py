@@ -48,6 +48,8 @@ def test_local_options_read_every_option_when_given_on_the_command_line() -> Non
         "--commands=ping, shard",
         "--refresh=0.5",
         "--duration=30",
+        "--heartbeat-interval=2000",
+        "--workdir=/tmp/shoal-run",
     )
 
     assert options == LocalOptions(
@@ -67,6 +69,8 @@ def test_local_options_read_every_option_when_given_on_the_command_line() -> Non
         commands=("ping", "shard"),
         refresh_s=0.5,
         duration_s=30.0,
+        heartbeat_interval_ms=2_000,
+        workdir=Path("/tmp/shoal-run"),  # noqa: S108 -- a value, nothing is written there
     )
 
 
@@ -103,6 +107,7 @@ def test_local_options_raise_naming_the_token_when_no_simulator_runs_without_one
         ({"worker_command": ()}, "--worker-command must name a program"),
         ({"commands": ()}, "--commands must name at least one command"),
         ({"reshard_interval_s": 0.0}, "--reshard-interval must be a positive number"),
+        ({"heartbeat_interval_ms": 0}, "--heartbeat-interval must be at least 1"),
         ({"grow_guilds_per_s": 0.0}, "--grow-rate must be a positive number"),
         ({"grow_guilds_per_s": 9.0, "is_simulated": False, "token": "t"}, "--grow adds guilds"),
         ({"grow_guilds_per_s": 9.0, "shards": 4}, "--grow needs the planned shard count"),
@@ -116,7 +121,13 @@ def test_local_options_raise_naming_the_option_when_a_value_is_wrong(
 
 
 def test_simulator_argv_passes_the_shape_of_discord_when_starting_the_simulator() -> None:
-    options = LocalOptions(guilds=200, max_concurrency=2, identify_window_s=0.2, sim_port=5000)
+    options = LocalOptions(
+        guilds=200,
+        max_concurrency=2,
+        identify_window_s=0.2,
+        sim_port=5000,
+        heartbeat_interval_ms=2_000,
+    )
 
     argv = simulator_argv(options, Path("run/simulator.url"))
 
@@ -134,6 +145,8 @@ def test_simulator_argv_passes_the_shape_of_discord_when_starting_the_simulator(
         "0.2",
         "--members-per-guild",
         "30",
+        "--heartbeat-interval",
+        "2000",
         "--port",
         "5000",
         "--url-file",

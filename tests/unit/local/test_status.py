@@ -218,6 +218,18 @@ def test_format_line_leaves_out_simulator_readings_when_there_is_none() -> None:
     assert line == "1:02:05 shards -/24 ready workers 6/6 guilds - events/s -"
 
 
+def test_the_status_shows_restarts_and_dead_servers_once_there_are_any() -> None:
+    row = _row(restarts=2, servers_down=("redis-server",))
+
+    table = format_table(row)
+    line = format_line(row)
+
+    assert "  workers        6/6          running  restarts 2" in table
+    assert "  servers        redis-server down" in table
+    assert "workers 6/6 restarts 2 down redis-server guilds 20,000" in line
+    assert headline(row) != headline(_row())
+
+
 def test_headline_changes_when_readiness_or_workers_change_but_not_with_rates() -> None:
     row = _row()
 
