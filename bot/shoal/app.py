@@ -16,7 +16,7 @@ from shoal.gateway.registry import read_registry
 from shoal.gateway.reporting import MetricsReporter
 from shoal.gateway.rest_limiting import RedisGlobalLimiter, SharedGlobalBucketManager
 from shoal.gateway.rest_tracing import instrument_rest
-from shoal.gateway.running import EXIT_FAILED, run_worker
+from shoal.gateway.running import EXIT_FAILED, EXIT_OK, run_worker
 from shoal.interactions.claiming import RedisInteractionClaims
 from shoal.interactions.client import build_command_client
 from shoal.interactions.expiring import ExpiredInteractionFilter
@@ -40,7 +40,7 @@ from shoal.storage.probing import (
     redis_health,
     redis_probe,
 )
-from shoal.storage.redis_client import close_redis, create_redis
+from shoal.storage.redis_client import close_redis, create_redis, create_redis_when_up
 from shoal.storage.redis_keys import RedisKeys
 
 if TYPE_CHECKING:
@@ -118,9 +118,12 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
     health = HealthServer(settings.http, metrics=metrics, shards=shards)
     await health.start()
     try:
-        redis = await create_redis(
-            settings.redis, client_name=f"shoal-commands-{settings.sharding.pod_name}"
+        redis = await create_redis_when_up(
+            settings.redis, client_name=f"shoal-commands-{settings.sharding.pod_name}", stop=stop
         )
+        if redis is None:  # asked to stop before Redis came back
+            await health.stop()
+            return EXIT_OK
         postgres = await create_pool(
             settings.postgres,
             application_name=f"shoal-worker-{settings.sharding.pod_name}"[:63],

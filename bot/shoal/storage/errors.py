@@ -23,20 +23,27 @@ class StorageUnavailableError(ConnectionError):
     The message never holds a password: URLs in it pass through :func:`redacted_url`.
     """
 
-    def __init__(self, variable: str, url: str, reason: str) -> None:
+    def __init__(self, variable: str, url: str, reason: str, *, is_transient: bool = False) -> None:
         """Say which variable points at the unreachable server, and why it failed."""
         super().__init__(
             f"{variable}: cannot connect to {redacted_url(url)}: {_scrubbed(reason, url)}"
         )
         self.variable = variable
         """The ``SHOAL_*`` variable holding the server's URL."""
+        self.is_transient = is_transient
+        """True when the server may simply not be up yet (refused, timed out): trying again
+        can help. False for what it cannot (a bad URL, a wrong password)."""
 
     @classmethod
-    def from_error(cls, variable: str, url: str, error: BaseException) -> StorageUnavailableError:
+    def from_error(
+        cls, variable: str, url: str, error: BaseException, *, is_transient: bool = False
+    ) -> StorageUnavailableError:
         """Build the error from the driver's exception (its type and message, scrubbed)."""
         detail = str(error).strip()
         name = type(error).__name__
-        return cls(variable, url, f"{name}: {detail}" if detail else name)
+        return cls(
+            variable, url, f"{name}: {detail}" if detail else name, is_transient=is_transient
+        )
 
 
 def redacted_url(url: str) -> str:

@@ -13,6 +13,8 @@ like the test fixtures' ``redis_client``; callers decode the few strings they ne
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Final
 
@@ -26,7 +28,7 @@ from shoal.storage.errors import StorageUnavailableError
 if TYPE_CHECKING:
     from shoal.config import RedisSettings
 
-__all__ = ["MAX_CONNECTIONS", "close_redis", "create_redis"]
+__all__ = ["MAX_CONNECTIONS", "close_redis", "create_redis", "create_redis_when_up"]
 
 _log = logging.getLogger(__name__)
 
@@ -48,6 +50,8 @@ HEALTH_CHECK_INTERVAL_S: Final = 15
 #: Connections per client: enough for hundreds of interactions a second per worker
 #: (each takes one briefly for its claim and rate limit).
 MAX_CONNECTIONS: Final = 256
+#: Between attempts to reach a server that is down at start.
+_START_RETRY_S: Final = 1.0
 #: How long a command waits for a free connection before failing.
 _POOL_WAIT_S: Final = 5.0
 
@@ -92,9 +96,61 @@ async def create_redis(
     except (redis.exceptions.RedisError, OSError) as exc:
         await client.aclose()
         # `from None`: the driver's own traceback may quote the URL; ours is scrubbed.
-        raise StorageUnavailableError.from_error(_VARIABLE, settings.url, exc) from None
+        raise StorageUnavailableError.from_error(
+            _VARIABLE, settings.url, exc, is_transient=_is_transient(exc)
+        ) from None
     _log.info("Redis client connected")
     return client
+
+
+async def create_redis_when_up(
+    settings: RedisSettings,
+    *,
+    client_name: str,
+    stop: asyncio.Event,
+    retry_s: float = _START_RETRY_S,
+) -> redis_asyncio.Redis | None:
+    """Create the client as :func:`create_redis` does, waiting while the server is down.
+
+    A pod may start while Redis restarts: it then waits (one WARNING, one INFO when the
+    server answers) instead of exiting into a restart loop. A server that refuses us (a
+    wrong password) or a bad URL still fails at once.
+
+    Returns:
+        The client, or None when ``stop`` was set while waiting.
+
+    Raises:
+        StorageUnavailableError: when waiting cannot help.
+    """
+    loop = asyncio.get_running_loop()
+    waiting_since: float | None = None
+    while True:
+        try:
+            client = await create_redis(settings, client_name=client_name)
+        except StorageUnavailableError as error:
+            if not error.is_transient:
+                raise
+            if waiting_since is None:
+                waiting_since = loop.time()
+                _log.warning("%s; waiting for it (the shards start once it answers)", error)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(retry_s):
+                    await stop.wait()
+            if stop.is_set():
+                return None
+            continue
+        if waiting_since is not None:
+            _log.info("Redis answered after %.0f s of waiting", loop.time() - waiting_since)
+        return client
+
+
+def _is_transient(error: BaseException) -> bool:
+    """Whether the server may just not be up (yet): refused, reset or timed out."""
+    if isinstance(error, redis.exceptions.AuthenticationError | redis.exceptions.ResponseError):
+        return False  # a wrong password or a refused command: waiting will not help
+    return isinstance(
+        error, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError | OSError
+    )
 
 
 async def close_redis(client: redis_asyncio.Redis) -> None:

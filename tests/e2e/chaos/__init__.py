@@ -1,0 +1,1 @@
+"""Chaos tests: a whole local fleet broken while it serves."""
