@@ -22,6 +22,7 @@ interaction listener itself must wrap it in :func:`claimed`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
 import functools
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from shoal.observability.metrics import Metrics
 
 __all__ = [
+    "STANDBY_S",
     "Admission",
     "Callback",
     "Gating",
@@ -50,6 +52,12 @@ __all__ = [
 
 Callback: TypeAlias = "Callable[[Any], Coroutine[Any, Any, None]]"
 """hikari's listener shape: called with each event."""
+
+STANDBY_S: Final = 0.25
+"""How long a passive generation waits before it claims an interaction: the active one
+claims in about a millisecond; Discord's deadline leaves seconds."""
+_CLAIM_RETRY_S: Final = 0.05  # between claims of a worker that would answer unclaimed
+_AFTER_STANDBY_S: Final = 0.15  # it tries until the standby's claim is surely over
 
 _LIFECYCLE: Final = (
     hikari.StartingEvent,
@@ -92,6 +100,11 @@ class GenerationView(Protocol):
     @property
     def is_active(self) -> bool:
         """True while this worker's generation processes non-interaction events."""
+        ...
+
+    @property
+    def answers_unclaimed(self) -> bool:
+        """True when this worker answers interactions nobody could claim (Redis down)."""
         ...
 
 
@@ -139,20 +152,49 @@ class ListenerGate:
     """This worker's view of the active generation."""
     metrics: Metrics | None = None
     """Where interactions decided without a claim are counted."""
+    standby_s: float = STANDBY_S
+    """How long a passive worker lets the active generation claim first."""
 
     async def admit(self, interaction_id: int) -> bool:
-        """Return whether this worker answers ``interaction_id`` (exactly one worker does)."""
+        """Return whether this worker answers ``interaction_id`` (exactly one worker does).
+
+        During a reshard every interaction reaches a worker of each generation. The active
+        one claims at once; a passive one is its standby: it claims once, ``standby_s``
+        later, so it answers when the active one did not (its shard down, or the switch
+        in progress) and otherwise loses the claim.
+
+        When Redis cannot be asked, only a worker that :attr:`GenerationView.
+        answers_unclaimed` answers, and only after trying the claim again until the
+        standby's one attempt is over: Redis dying between the two claims leaves the
+        active worker's won claim standing (the standby then finds Redis gone and does not
+        answer), and Redis coming back before the standby's claim makes the two race for
+        the same key (one wins), so either way there is one answer.
+        """
+        loop = asyncio.get_running_loop()
+        received_s = loop.time()
+        if self.standby_s > 0 and not self.generation.is_active:
+            await asyncio.sleep(self.standby_s)  # the standby's wait: time passing is the point
+            return self._decided(await self.claims.claim(interaction_id), answering=False)
         outcome = await self.claims.claim(interaction_id)
+        answering = self.generation.answers_unclaimed
+        if outcome is ClaimOutcome.UNAVAILABLE and answering:
+            until_s = received_s + self.standby_s + _AFTER_STANDBY_S
+            while outcome is ClaimOutcome.UNAVAILABLE and loop.time() < until_s:
+                await asyncio.sleep(_CLAIM_RETRY_S)
+                outcome = await self.claims.claim(interaction_id)
+        return self._decided(outcome, answering=answering)
+
+    def _decided(self, outcome: ClaimOutcome, *, answering: bool) -> bool:
         if outcome is ClaimOutcome.WON:
             return True
         if outcome is ClaimOutcome.LOST:
             return False
-        # Redis cannot be asked: the last known active generation answers, no other.
-        is_answering = self.generation.is_active
+        # Redis cannot be asked: the last known active generation answers, no other (and
+        # right after a switch, the old one: see planning.generations.answers_unclaimed).
         if self.metrics is not None:
-            decision = "answered" if is_answering else "left"
+            decision = "answered" if answering else "left"
             self.metrics.interactions_unclaimed.labels(decision).inc()
-        return is_answering
+        return answering
 
     def wrap(self, event_type: type[Any], callback: Callback) -> Callback:
         """Return ``callback`` wrapped for listening to ``event_type``."""

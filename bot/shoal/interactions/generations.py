@@ -21,7 +21,11 @@ import logging
 from typing import TYPE_CHECKING, Final, Protocol
 
 from shoal.interactions.claiming import CLAIM_TIMEOUT_S
-from shoal.planning.generations import active_generation_of, is_generation_active
+from shoal.planning.generations import (
+    active_generation_of,
+    answers_unclaimed,
+    is_generation_active,
+)
 from shoal.storage.probing import REDIS_ERRORS, redis_health
 
 if TYPE_CHECKING:
@@ -81,6 +85,23 @@ class ActiveGeneration:
         self._task: asyncio.Task[None] | None = None
         self._health = health or redis_health(None)
         self._bad_value: bytes | str | None = None
+        self._switched_to_us_at: float | None = None  # saw another generation active first
+        self._last_read_at = 0.0
+
+    @property
+    def answers_unclaimed(self) -> bool:
+        """Whether this worker answers interactions it could not claim (Redis is down).
+
+        See :func:`shoal.planning.generations.answers_unclaimed` (the handover after a
+        switch).
+        """
+        switched_at = self._switched_to_us_at
+        return answers_unclaimed(
+            self.generation,
+            self.active,
+            active_for_s=None if switched_at is None else self._last_read_at - switched_at,
+            refresh_s=self._refresh_s,
+        )
 
     async def refresh(self) -> None:
         """Read the key once and update the view; a failed read keeps the last view.
@@ -110,6 +131,12 @@ class ActiveGeneration:
                 )
             return
         self._bad_value = None
+        now = asyncio.get_running_loop().time()
+        if active != self.generation:
+            self._switched_to_us_at = None
+        elif self.active is not None and self.active != active:
+            self._switched_to_us_at = now  # a switch to this generation, seen just now
+        self._last_read_at = now
         if active != self.active:
             logger.info(
                 "active generation is %d; this worker (generation %d) is %s",

@@ -20,7 +20,9 @@ from typing import Final
 
 __all__ = [
     "DEFAULT_ACTIVE_GENERATION",
+    "HANDOVER_REFRESHES",
     "active_generation_of",
+    "answers_unclaimed",
     "is_generation_active",
 ]
 
@@ -45,17 +47,46 @@ def active_generation_of(raw: str | bytes | None) -> int:
     return int(text)
 
 
+HANDOVER_REFRESHES: Final = 2
+"""Refreshes a newly active generation waits before it answers interactions unclaimed."""
+
+
 def is_generation_active(generation: int, active: int | None) -> bool:
     """Return whether workers of ``generation`` process events (``active`` None: unknown).
 
     An unknown view (the key could not be read yet) processes nothing: a passive worker
     that catches up a second later is better than a second generation doubling side effects.
 
-    The same rule decides who answers an interaction nobody could claim because Redis
-    was unreachable: workers of the last active generation they read, so each interaction
-    still gets one answer. Outside a reshard that is every worker; during one, the switch
-    itself needs Redis, so no switch happens in an outage and every worker keeps its view.
-    The one gap: a switch less than one refresh (a second) before the outage, seen by some
-    workers and not yet by others, can leave both generations or neither answering.
+    Who answers an interaction nobody could claim (Redis unreachable) is
+    :func:`answers_unclaimed`'s, which starts from this rule.
     """
     return active is not None and generation == active
+
+
+def answers_unclaimed(
+    generation: int, active: int | None, *, active_for_s: float | None, refresh_s: float
+) -> bool:
+    """Return whether a worker answers an interaction it could not claim (Redis is down).
+
+    Workers of the last active generation they read answer, no other, so each interaction
+    still gets one answer: outside a reshard that is every worker, and during one the
+    switch itself needs Redis, so none happens in an outage and every worker keeps its
+    view. Except right after a switch: a worker of the old generation reads the key once a
+    refresh, so for up to ``refresh_s`` it may still see itself active. A worker of the new
+    generation therefore answers unclaimed interactions only once its reads had shown it
+    active for :data:`HANDOVER_REFRESHES` refreshes before Redis went away (by then every
+    old worker read the switch); in an outage that starts inside that handover, the old
+    generation answers if it had not seen the switch, and nobody does if it had: an
+    interaction left unanswered, never one answered twice.
+
+    Args:
+        generation: This worker's generation.
+        active: The active generation as last read (None: never read).
+        active_for_s: How long, up to its last successful read, this worker had seen its
+            generation active after seeing another one active first (None: it saw its own
+            generation active from its first read, or it is not active).
+        refresh_s: How often every worker reads the key.
+    """
+    if not is_generation_active(generation, active):
+        return False
+    return active_for_s is None or active_for_s >= HANDOVER_REFRESHES * refresh_s

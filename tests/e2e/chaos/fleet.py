@@ -62,8 +62,14 @@ class FaultCost:
     """Unanswered ones sent outside the fault window (must be none)."""
     double_acknowledged: int
     """Second answers over the whole run so far (must stay 0)."""
+    answered_twice: tuple[dict[str, Any], ...]
+    """The interactions behind them, with their times, to match against the logs."""
     ready_s: float
     """Seconds from the fault's start until every shard had a connected session again."""
+    started_at: float
+    """The fault's start (unix time, as the simulator's ``created_at_unix``)."""
+    ready_at: float
+    """When every shard was READY again (unix time)."""
     identifies: int
     resumes: int
     warning_lines: tuple[str, ...]
@@ -210,13 +216,17 @@ class ChaosFleet:
             if not started - _BEFORE_FAULT_S <= i["created_at_unix"] <= ready_at + _AFTER_READY_S
         )
         lines = await asyncio.to_thread(self._lines_since, sizes)
+        twice = tuple(i for i in listed["interactions"] if i["acknowledge_attempts"] > 1)
         return FaultCost(
             name=name,
             injected=len(settled),
             unanswered=len(lost),
             unexplained=unexplained,
             double_acknowledged=after["interactions"]["double_acknowledged"],
+            answered_twice=twice,
             ready_s=ready_s,
+            started_at=started,
+            ready_at=ready_at,
             identifies=after["identifies"] - before["identifies"],
             resumes=after["resumes"] - before["resumes"],
             warning_lines=tuple(lines),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
@@ -62,6 +63,27 @@ async def test_watcher_keeps_its_last_view_when_redis_is_unreachable(
         assert (cut_off.active, cut_off.is_active) == (1, True)
     finally:
         await unreachable.aclose()
+
+
+async def test_watcher_answers_unclaimed_only_two_refreshes_after_a_switch_to_it(
+    redis_client: Redis, bot_keys: RedisKeys
+) -> None:
+    await redis_client.set(bot_keys.active_generation(), 0)
+    new = ActiveGeneration(redis_client, bot_keys, generation=1, refresh_s=0.1)
+    first_sight = ActiveGeneration(redis_client, bot_keys, generation=0, refresh_s=0.1)
+    await new.refresh()
+    await first_sight.refresh()
+    assert (new.is_active, new.answers_unclaimed) == (False, False)
+    assert first_sight.answers_unclaimed  # active from its first read: nothing to hand over
+    await redis_client.set(bot_keys.active_generation(), 1)
+    await new.refresh()
+    assert (new.is_active, new.answers_unclaimed) == (True, False)  # the old may not know yet
+    await asyncio.sleep(0.25)
+    await new.refresh()
+    assert new.answers_unclaimed
+    await redis_client.set(bot_keys.active_generation(), 0)
+    await new.refresh()
+    assert (new.is_active, new.answers_unclaimed) == (False, False)
 
 
 async def test_claim_event_is_won_once_when_two_generations_claim_the_same_event(

@@ -42,6 +42,11 @@ class _CountingView:
         self.consulted += 1
         return self._watcher.is_active
 
+    @property
+    def answers_unclaimed(self) -> bool:
+        self.consulted += 1
+        return self._watcher.answers_unclaimed
+
 
 def _emit_message(sim: Simulator) -> int:
     guild = sim.world.guild(min(sim.world.guilds))

@@ -54,6 +54,11 @@ class FixedGeneration:
     is_active: bool = True
     """Whether this worker's listeners run."""
 
+    @property
+    def answers_unclaimed(self) -> bool:
+        """Whether it answers interactions nobody could claim: when active (no switch)."""
+        return self.is_active
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Worker:

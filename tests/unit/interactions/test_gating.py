@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import types
 from typing import Any
@@ -17,6 +18,10 @@ from shoal.observability.metrics import Metrics
 @dataclasses.dataclass
 class _View:
     is_active: bool
+
+    @property
+    def answers_unclaimed(self) -> bool:
+        return self.is_active
 
 
 class _Claims:
@@ -150,3 +155,34 @@ async def test_listener_gate_admits_by_the_claim_whatever_the_generation_when_re
     active = ListenerGate(claims=claims, generation=_View(is_active=True))
     assert await passive.admit(5) is True  # the first claim wins, even on a passive worker
     assert await active.admit(5) is False
+
+
+class _DiesAfterOneClaim:
+    """Redis that accepts one claim and then is gone."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def claim(self, interaction_id: int) -> ClaimOutcome:  # noqa: ARG002 - any id
+        self.calls += 1
+        return ClaimOutcome.WON if self.calls == 1 else ClaimOutcome.UNAVAILABLE
+
+
+async def test_listener_gate_lets_the_active_generation_claim_first_even_when_asked_second() -> (
+    None
+):
+    claims = _Claims()
+    passive = ListenerGate(claims=claims, generation=_View(is_active=False), standby_s=0.05)
+    active = ListenerGate(claims=claims, generation=_View(is_active=True), standby_s=0.05)
+    passive_answer = asyncio.create_task(passive.admit(7))
+    await asyncio.sleep(0)  # the passive worker got the interaction first
+    assert await active.admit(7)
+    assert not await passive_answer
+
+
+async def test_listener_gate_answers_once_when_redis_dies_between_the_two_claims() -> None:
+    claims = _DiesAfterOneClaim()
+    active = ListenerGate(claims=claims, generation=_View(is_active=True), standby_s=0.01)
+    passive = ListenerGate(claims=claims, generation=_View(is_active=False), standby_s=0.01)
+    answers = await asyncio.gather(passive.admit(8), active.admit(8))
+    assert answers == [False, True]  # the active one won; the standby does not answer unclaimed
