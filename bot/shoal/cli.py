@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from shoal.config import (
     SettingsError,
@@ -22,6 +22,8 @@ from shoal.config import (
     redis_settings,
     worker_settings,
 )
+from shoal.config_variables import COMMAND_ENVIRONMENTS, variables_help
+from shoal.planning.registry_staleness import STALE_AFTER_S
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Sequence
@@ -43,6 +45,30 @@ commands:
 
 Run 'shoal <command> --help' for a command's options.
 """
+#: What ``shoal <command> --help`` says each settings-only command does.
+_COMMANDS: Final = {
+    "worker": (
+        "Run this pod's shards: connect them to Discord (each IDENTIFY waits at the\n"
+        "cluster-wide gate in Redis), keep their sessions and the shard registry in Redis,\n"
+        "answer commands, and serve /livez, /readyz and /metrics. SIGTERM stops it with\n"
+        "resumable sessions; a fatal close code (4004, 4010-4014) exits with status 3."
+    ),
+    "migrate": (
+        "Apply the pending PostgreSQL migrations, then exit (safe when several run at once)."
+    ),
+    "sync-commands": (
+        "Register every feature's application commands with Discord once, then exit\n"
+        "(workers never sync)."
+    ),
+    "status": (
+        "Print the shard registry: for each generation, its shards ready, guilds and pods,\n"
+        "then each shard's state, guilds, latency, pod and age. An entry its worker has not\n"
+        f"rewritten for {STALE_AFTER_S:g} s shows as 'stale (ready N s ago)' and is not "
+        "counted as ready."
+    ),
+}
+#: Longest user input echoed back in an error message.
+_SHOWN_MAX: Final = 40
 
 
 def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one return per command
@@ -56,16 +82,44 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one retur
         return _local_up(args[2:])
     if args[:1] == ["operator"]:
         return _operator(args[1:])
-    if args[:1] in (["worker"], ["migrate"], ["sync-commands"], ["status"]):
+    if args and args[0] in _COMMANDS:
+        command = args[0]
+        if args[1:] in (["-h"], ["--help"]):
+            sys.stdout.write(_command_help(command))
+            return 0
         if len(args) > 1:
-            sys.stderr.write(f"shoal {args[0]}: takes no arguments; it reads SHOAL_* variables\n")
+            sys.stderr.write(
+                f"shoal {command}: takes no arguments; it reads SHOAL_* variables "
+                f"(see 'shoal {command} --help')\n"
+            )
             return 2
-        return _run_command(args[0])
+        return _run_command(command)
     if args and args[0] in ("-h", "--help", "help"):
         sys.stdout.write(_USAGE)
         return 0
+    if args:
+        # "local" and "sim" name a group: the unknown part is the word after it.
+        words = args[:2] if args[0] in ("local", "sim") else args[:1]
+        sys.stderr.write(f"shoal: unknown command {_shown(' '.join(words))!r}\n")
     sys.stderr.write(_USAGE)
     return 2
+
+
+def _shown(text: str) -> str:
+    """Return user input fit to print: printable, and cut to a sane length."""
+    printable = "".join(c if c.isprintable() else "?" for c in text)
+    if len(printable) <= _SHOWN_MAX:
+        return printable
+    return printable[: _SHOWN_MAX - 3] + "..."
+
+
+def _command_help(command: str) -> str:
+    return (
+        f"usage: shoal {command} [-h]\n\n{_COMMANDS[command]}\n\n"
+        "It takes no arguments. It reads these variables (a bad or missing one stops it\n"
+        "with a message naming the variable):\n"
+        f"{variables_help(command)}"
+    )
 
 
 def _operator(argv: list[str]) -> int:
@@ -102,7 +156,7 @@ async def _migrate_local(dsn: str) -> None:
 
 
 def _run_command(command: str) -> int:
-    """Run ``worker``, ``migrate`` or ``sync-commands`` with settings from the environment."""
+    """Run a settings-only command (``worker``, ``status``...) with the environment's settings."""
     from shoal import app  # noqa: PLC0415 - keeps `shoal sim` and `--help` light
 
     env = dict(os.environ)  # the one place the environment is read
@@ -110,7 +164,7 @@ def _run_command(command: str) -> int:
         if command == "worker":
             settings = worker_settings(env)
             return _run_until_signalled(lambda stop: app.run_worker_process(settings, stop=stop))
-        _configure_plain_logging(env)
+        _configure_plain_logging(env, default_level=COMMAND_ENVIRONMENTS[command].log_level)
         if command == "status":
             return _print_status(redis_settings(env))
         if command == "migrate":
@@ -134,11 +188,12 @@ def _print_status(settings: RedisSettings) -> int:
     return _run_until_signalled(status)
 
 
-def _configure_plain_logging(env: dict[str, str]) -> None:
+def _configure_plain_logging(env: dict[str, str], *, default_level: str) -> None:
     import logging  # noqa: PLC0415
 
     logging.basicConfig(
-        level=log_settings(env).level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=log_settings(env, default_level=default_level).level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
 

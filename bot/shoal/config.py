@@ -2,7 +2,9 @@
 
 Nothing else in ``shoal`` reads ``os.environ``: the CLI passes the environment here. A
 missing or bad value raises :class:`SettingsError` naming the ``SHOAL_*`` variable, so a
-misconfigured pod stops at start with a message that says what to fix.
+misconfigured pod stops at start with a message that says what to fix. What each variable
+means and defaults to, as ``--help`` shows it, is :mod:`shoal.config_variables` (a test
+keeps it in line with what this module reads).
 """
 
 from __future__ import annotations
@@ -254,9 +256,9 @@ def http_settings(env: Mapping[str, str]) -> HttpSettings:
     )
 
 
-def log_settings(env: Mapping[str, str]) -> LogSettings:
-    """Read ``SHOAL_LOG_LEVEL`` and ``SHOAL_LOG_JSON``."""
-    level = (env.get("SHOAL_LOG_LEVEL", "").strip() or "INFO").upper()
+def log_settings(env: Mapping[str, str], *, default_level: str = "INFO") -> LogSettings:
+    """Read ``SHOAL_LOG_LEVEL`` (``default_level`` when unset) and ``SHOAL_LOG_JSON``."""
+    level = (env.get("SHOAL_LOG_LEVEL", "").strip() or default_level).upper()
     if level not in _LOG_LEVELS:
         raise SettingsError("SHOAL_LOG_LEVEL", f"must be one of {sorted(_LOG_LEVELS)}")
     return LogSettings(level=level, is_json=_bool(env, "SHOAL_LOG_JSON", default=True))

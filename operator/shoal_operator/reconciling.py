@@ -2,8 +2,8 @@
 
 Every pass is idempotent and level-based, so kopf runs the same function on create,
 update, resume and a timer. A pass reads the spec and Secrets, asks Discord for
-``GET /gateway/bot``, reads the shard registry in Redis (guild totals, READY shards,
-fatal closes), plans the shard count (:func:`shoal.planning.sharding.decide_shard_count`),
+``GET /gateway/bot``, reads the shard registry in Redis (guild totals, READY shards not
+stale, fatal closes), plans the shard count (:func:`shoal.planning.sharding.decide_shard_count`),
 steps the blue/green reshard machine (:func:`shoal.planning.resharding.step_reshard`)
 whose state lives in ``status.reshard``, carries out its actions (StatefulSets,
 Services, PDBs, the active-generation key), removes orphaned generations
@@ -28,6 +28,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from shoal.gateway.registry import read_guild_history, read_registry, record_guild_total
+from shoal.planning.registry_staleness import ready_by_generation
 from shoal.planning.resharding import (
     ActivateGeneration,
     RemoveGeneration,
@@ -233,16 +234,6 @@ def _decide(spec: BotSpec, state: ReshardState, observed: _Observed, now: float)
     return decision
 
 
-def _ready_by_generation(
-    entries: Sequence[RegistryEntry], expected: Mapping[int, int]
-) -> dict[int, int]:
-    ready: dict[int, int] = {}
-    for entry in entries:
-        if entry.state == "ready" and expected.get(entry.generation) == entry.shard_count:
-            ready[entry.generation] = ready.get(entry.generation, 0) + 1
-    return ready
-
-
 def _pods_of(state: ReshardState, per_pod: int, bot: str) -> list[str]:
     pods: list[str] = []
     for generation, shards in (
@@ -366,12 +357,12 @@ async def _run_pass(
     expected = {state.active_generation: state.active_shards}
     if state.target_generation is not None and state.target_shards:
         expected[state.target_generation] = state.target_shards
-    ready_by_generation = _ready_by_generation(observed.entries, expected)
+    ready_shards = ready_by_generation(observed.entries, expected, now=now)
     step = step_reshard(
         state,
         ReshardObservation(
             desired_shards=decision.shards,
-            ready_shards=ready_by_generation,
+            ready_shards=ready_shards,
             session_starts_remaining=observed.gateway.session_starts_remaining,
             now=now,
         ),
@@ -387,9 +378,9 @@ async def _run_pass(
     result = _Pass(state=step.state)
     if step.state.last_reshard_at and step.state.last_reshard_at != state.last_reshard_at:
         result.fields["lastReshardTime"] = iso_time(step.state.last_reshard_at)
-    result.ready = ready_by_generation.get(step.state.active_generation, 0)
+    result.ready = ready_shards.get(step.state.active_generation, 0)
     if step.state.target_generation is not None:
-        result.target_ready = ready_by_generation.get(step.state.target_generation, 0)
+        result.target_ready = ready_shards.get(step.state.target_generation, 0)
     if result.ready >= step.state.active_shards > 0 and observed.fatal_codes:
         await redis.delete(*(keys.fatal_close(pod) for pod in pods))  # it recovered
     nodes, nodes_ready = await reconcile_lavalink(

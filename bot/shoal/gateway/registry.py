@@ -1,12 +1,14 @@
 """The shard registry: one expiring hash per running shard in Redis, and reading it back.
 
 Every worker writes each local shard's state, guild count, latency, pod, generation,
-shard count and update time to ``registry_shard(generation, shard_id)`` every few
-seconds, with a time to live a few times that long, so the entries of a worker that
-disappeared expire by themselves. ``registry_index`` lists the keys so readers need no
-SCAN. The operator and ``shoal status`` read it with :func:`read_registry` and sample
-the bot's guild total into ``guild_history`` with :func:`record_guild_total`. Which
-generation makes the total is decided by :func:`shoal.planning.guilds.generation_to_total`.
+shard count and update time (``updated_at``, unix time) to ``registry_shard(generation,
+shard_id)`` every :data:`REGISTRY_REFRESH_S`, with a time to live a few times that long, so
+the entries of a worker that disappeared expire by themselves; until then readers count
+them as stale, not READY (:mod:`shoal.planning.registry_staleness`). ``registry_index``
+lists the keys so readers need no SCAN. The operator and ``shoal status`` read it with
+:func:`read_registry` and sample the bot's guild total into ``guild_history`` with
+:func:`record_guild_total`. Which generation makes the total is decided by
+:func:`shoal.planning.guilds.generation_to_total`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import math
 from typing import TYPE_CHECKING, Final, cast
 
 from shoal.planning.guilds import generation_to_total
+from shoal.planning.registry_staleness import REGISTRY_REFRESH_S
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -34,9 +37,8 @@ __all__ = [
     "record_guild_total",
 ]
 
-#: Workers rewrite their entries this often.
-REGISTRY_REFRESH_S: Final = 5.0
-#: An entry outlives two missed refreshes, then expires: its worker is gone.
+#: An entry outlives a few missed refreshes (readers show it stale meanwhile), then
+#: expires: its worker is gone.
 _ENTRY_TTL_S: Final = 15.0
 #: Guild total samples kept: a day at one sample a minute.
 _HISTORY_SAMPLES: Final = 1_440

@@ -31,7 +31,8 @@ import redis.exceptions
 from shoal.gateway.registry import read_guild_history, read_registry, record_guild_total
 from shoal.local.discovering import fetch_gateway_bot
 from shoal.local.errors import LocalUpError
-from shoal.local.reshards import desired_shards, expected_shards, ready_by_generation, reshard_line
+from shoal.local.reshards import desired_shards, expected_shards, reshard_line
+from shoal.planning.registry_staleness import ready_by_generation
 from shoal.planning.resharding import (
     ActivateGeneration,
     ReshardObservation,
@@ -239,7 +240,7 @@ class ReshardController:
             recommended=gateway.recommended_shards,
             now=now,
         )
-        ready = ready_by_generation(entries, expected_shards(self._state))
+        ready = ready_by_generation(entries, expected_shards(self._state), now=now)
         return _Observed(gateway, decision, ready)
 
     async def _act(self, action: ReshardAction, max_concurrency: int) -> None:

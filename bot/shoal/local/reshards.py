@@ -3,11 +3,12 @@
 A local run reshards with the operator's logic: :func:`shoal.planning.sharding.
 decide_shard_count` picks the count and :func:`shoal.planning.resharding.step_reshard`
 the steps. Owns only what running them on one machine adds: the shard count each running
-generation is expected to have, how many of a generation's shards the registry says are
-READY, the count a run wants (a fixed ``--shards`` wins over the plan), how many guilds a
-``--grow`` run adds next and when it stops, a reshard event as a status line, and the
-simulator's interaction counts read as a verdict. No I/O: :mod:`shoal.local.resharding`
-and :mod:`shoal.local.growing` act on these.
+generation is expected to have, the count a run wants (a fixed ``--shards`` wins over
+the plan), how many guilds a ``--grow`` run adds next and when it stops, a reshard event
+as a status line, and the simulator's interaction counts read as a verdict. Which
+registry entries are READY shards is the operator's rule too
+(:func:`shoal.planning.registry_staleness.ready_by_generation`). No I/O:
+:mod:`shoal.local.resharding` and :mod:`shoal.local.growing` act on these.
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, Any, Final
 
-from shoal.observability.shard_status import ShardStatus
 from shoal.planning.resharding import ReshardPhase
 from shoal.planning.sharding import ShardDecision, decide_shard_count
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Mapping, Sequence
 
-    from shoal.gateway.registry import RegistryEntry
     from shoal.planning.resharding import ReshardEvent, ReshardState
     from shoal.planning.sharding import GrowthPolicy, ShardPolicy
 
@@ -35,7 +34,6 @@ __all__ = [
     "guilds_due",
     "interaction_tally",
     "is_growing",
-    "ready_by_generation",
     "reshard_line",
     "tally_line",
 ]
@@ -65,21 +63,6 @@ def active_key_generation(state: ReshardState) -> int:
     if state.phase is ReshardPhase.SWITCHING and state.target_generation is not None:
         return state.target_generation
     return state.active_generation
-
-
-def ready_by_generation(
-    entries: Iterable[RegistryEntry], expected: Mapping[int, int]
-) -> dict[int, int]:
-    """Return generation -> its READY shards in the registry.
-
-    Only entries of the generation's expected shard count are counted: an entry left by
-    an earlier run (or a generation given up) with another count covers other shards.
-    """
-    ready: dict[int, int] = {}
-    for entry in entries:
-        if entry.state == ShardStatus.READY and expected.get(entry.generation) == entry.shard_count:
-            ready[entry.generation] = ready.get(entry.generation, 0) + 1
-    return ready
 
 
 def desired_shards(  # noqa: PLR0913 - the planner's inputs, all keyword-only

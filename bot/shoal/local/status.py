@@ -1,7 +1,8 @@
 """What ``shoal local up`` shows: readings turned into a status row, and the row as text.
 
 Pure. Owns reading the simulator's ``/_sim/stats`` and ``/_sim/sessions`` answers into a
-plain sample, totalling the fleet's entries of the shard registry, the rate between two
+plain sample, totalling the fleet's entries of the shard registry (a stale entry is not a
+READY shard: :func:`as_seen_at`), the rate between two
 samples, and the text of the live table (redrawn in place on a terminal) and of the plain
 periodic line (anything else). Does not own fetching the readings or writing the text
 (:mod:`shoal.local.watching`) nor the registry's format (:mod:`shoal.gateway.registry`).
@@ -13,6 +14,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, Final
 
 from shoal.observability.shard_status import ShardStatus
+from shoal.planning.registry_staleness import is_stale, shown_state
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +26,7 @@ __all__ = [
     "RegistrySummary",
     "SimSample",
     "StatusRow",
+    "as_seen_at",
     "format_line",
     "format_table",
     "generation_rows",
@@ -71,7 +74,7 @@ class RegistrySummary:
     shards: int
     """Registered shards (entries that have not expired)."""
     shards_ready: int
-    """Registered shards whose state is READY."""
+    """Registered shards whose state is READY (not stale: see :func:`as_seen_at`)."""
     guilds: int
     """Guilds of the registered shards."""
 
@@ -193,6 +196,22 @@ def sim_sample(
         latency_p99_ms=latency["p99"],
         ready_by_count=ready_by_count,
     )
+
+
+def as_seen_at(entries: Iterable[RegistryEntry], *, now: float) -> list[RegistryEntry]:
+    """Return the registry's entries as the status counts them at unix time ``now``.
+
+    An entry its worker stopped rewriting (a frozen or unreachable worker) reads as
+    ``stale (ready 7 s ago)``, not READY, until it expires.
+    """
+    seen: list[RegistryEntry] = []
+    for entry in entries:
+        age_s = now - entry.updated_at
+        is_fresh = not is_stale(age_s)
+        seen.append(
+            entry if is_fresh else dataclasses.replace(entry, state=shown_state(entry.state, age_s))
+        )
+    return seen
 
 
 def registry_summary(

@@ -2,23 +2,26 @@
 
 Owns the I/O of the status: one reading per refresh from the simulator's control API and
 from the shard registry in Redis (either may be absent or briefly unreachable: the reading
-is then None and the next refresh tries again), and writing the status to a stream, as a
-table redrawn in place on a terminal or as a plain line now and then elsewhere. What is
-read and shown is decided in :mod:`shoal.local.status`.
+is then None and the next refresh tries again; stale entries read as not READY), and
+writing the status to a stream, as a table redrawn in place on a terminal or as a plain
+line now and then elsewhere. What is read and shown is decided in :mod:`shoal.local.status`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import TYPE_CHECKING, Final, TextIO
 
 import aiohttp
 import redis.exceptions
 
 from shoal.gateway.registry import read_registry
-from shoal.local.status import format_line, format_table, headline, redraw, sim_sample
+from shoal.local.status import as_seen_at, format_line, format_table, headline, redraw, sim_sample
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from redis.asyncio import Redis
 
     from shoal.gateway.registry import RegistryEntry
@@ -77,15 +80,24 @@ class StatusBoard:
 class FleetReader:
     """Reads the simulator's statistics and the fleet's shard registry once per refresh."""
 
-    __slots__ = ("_control", "_keys", "_redis")
+    __slots__ = ("_clock", "_control", "_keys", "_redis")
 
     def __init__(
-        self, *, control: SimulatorControl | None, redis_client: Redis | None, keys: RedisKeys
+        self,
+        *,
+        control: SimulatorControl | None,
+        redis_client: Redis | None,
+        keys: RedisKeys,
+        clock: Callable[[], float] = time.time,
     ) -> None:
-        """Read from ``control`` (None: no simulator) and ``redis_client`` (decoded)."""
+        """Read from ``control`` (None: no simulator) and ``redis_client`` (decoded).
+
+        ``clock`` is the unix time the registry's entries are judged stale against.
+        """
         self._control = control
         self._redis = redis_client
         self._keys = keys
+        self._clock = clock
 
     async def read_simulator(self, at_s: float, *, shard_count: int) -> SimSample | None:
         """Return the simulator's reading (ready shards of the active ``shard_count``).
@@ -101,9 +113,13 @@ class FleetReader:
         return None
 
     async def read_registry(self) -> list[RegistryEntry] | None:
-        """Return the registry's entries, or None without Redis or when it is down."""
+        """Return the registry's entries, or None without Redis or when it is down.
+
+        A stale entry's state reads ``stale (...)`` (:func:`shoal.local.status.as_seen_at`).
+        """
         if self._redis is None:
             return None
         with contextlib.suppress(redis.exceptions.RedisError, OSError):
-            return await read_registry(self._redis, self._keys)
+            entries = await read_registry(self._redis, self._keys)
+            return as_seen_at(entries, now=self._clock())
         return None

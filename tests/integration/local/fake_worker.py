@@ -23,7 +23,7 @@ import hikari
 from redis.asyncio import Redis
 
 from shoal.config import worker_settings
-from shoal.gateway.registry import ShardRegistry
+from shoal.gateway.registry import REGISTRY_REFRESH_S, ShardRegistry
 from shoal.gateway.shard import ShardSnapshot
 from shoal.observability.shard_status import ShardStatus
 from shoal.storage.redis_keys import RedisKeys
@@ -69,8 +69,8 @@ async def _run() -> None:
         pod_name=settings.sharding.pod_name,
         generation=settings.sharding.generation,
         shard_count=shards.total,
-        ttl_s=3_600.0,  # written once per READY, not refreshed: it must not expire mid-test
     )
+    ready: dict[int, ShardSnapshot] = {}
 
     async def on_ready(event: hikari.ShardReadyEvent) -> None:
         snapshot = ShardSnapshot(
@@ -83,13 +83,22 @@ async def _run() -> None:
             closes={},
             dispatches={},
         )
+        ready[snapshot.shard_id] = snapshot
         await registry.publish([snapshot], now=time.time())
+
+    async def keep_published() -> None:  # as the real worker does, or the entries go stale
+        while True:
+            await asyncio.sleep(REGISTRY_REFRESH_S)
+            if ready:
+                await registry.publish(list(ready.values()), now=time.time())
 
     bot.subscribe(hikari.ShardReadyEvent, on_ready)
     await bot.start(shard_ids=shards.ids, shard_count=shards.total, check_for_updates=False)
+    publishing = asyncio.create_task(keep_published())
     try:
         await stop.wait()
     finally:
+        publishing.cancel()
         await bot.close()
         await redis.aclose()
     _report()

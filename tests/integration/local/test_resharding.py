@@ -43,7 +43,7 @@ _WORLD: Final = SimSettings(
 #: 40 guilds over 2 shards is 20 a shard, over the cap of 10: the plan is 4 shards.
 _POLICY: Final = ShardPolicy(target_guilds_per_shard=10, max_guilds_per_shard=10, headroom=0.0)
 _WORKER: Final = (sys.executable, "-m", "shoal", "worker")
-#: Two cold worker starts, a registry refresh (5 s) for each generation, on a loaded CI.
+#: Two cold worker starts, a registry refresh (2 s) for each generation, on a loaded CI.
 _RESHARD_TIMEOUT_S: Final = 40.0
 _SETTLE_TIMEOUT_S: Final = 10.0  # past the simulator's 3 s interaction deadline
 _POLL_S: Final = 0.1

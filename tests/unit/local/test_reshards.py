@@ -1,4 +1,4 @@
-"""A local reshard's pure decisions: readiness by generation, the count, growth, the lines."""
+"""A local reshard's pure decisions: expected generations, the count, growth, the lines."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from shoal.gateway.registry import RegistryEntry
 from shoal.local.reshards import (
     InteractionTally,
     active_key_generation,
@@ -15,7 +14,6 @@ from shoal.local.reshards import (
     guilds_due,
     interaction_tally,
     is_growing,
-    ready_by_generation,
     reshard_line,
     tally_line,
 )
@@ -42,36 +40,10 @@ _SWITCHING = ReshardState(
 _DONE = ReshardState(active_generation=1, active_shards=28, last_reshard_at=121.0)
 
 
-def _entry(generation: int, shard_id: int, shard_count: int, state: str = "ready") -> RegistryEntry:
-    return RegistryEntry(
-        generation=generation,
-        shard_id=shard_id,
-        shard_count=shard_count,
-        state=state,
-        guild_count=1_000,
-        latency_ms=None,
-        pod="local-0",
-        updated_at=0.0,
-    )
-
-
 def test_expected_shards_lists_both_generations_when_a_reshard_runs() -> None:
     assert expected_shards(_STEADY) == {0: 24}
     assert expected_shards(_STARTING) == {0: 24, 1: 28}
     assert expected_shards(ReshardState()) == {}
-
-
-def test_ready_by_generation_counts_ready_entries_of_the_planned_count_only_when_read() -> None:
-    entries = [
-        _entry(0, 0, 2),
-        _entry(0, 1, 2),
-        _entry(1, 0, 4),
-        _entry(1, 1, 4, state="connecting"),  # not READY yet
-        _entry(1, 2, 8),  # left by a generation 1 of another count
-        _entry(2, 0, 4),  # not expected at all
-    ]
-
-    assert ready_by_generation(entries, {0: 2, 1: 4}) == {0: 2, 1: 1}
 
 
 def test_active_key_generation_is_the_target_when_the_reshard_switched() -> None:

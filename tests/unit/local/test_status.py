@@ -12,6 +12,7 @@ from shoal.local.status import (
     RegistrySummary,
     SimSample,
     StatusRow,
+    as_seen_at,
     format_line,
     format_table,
     generation_rows,
@@ -142,6 +143,28 @@ def test_registry_summary_is_none_when_none_of_the_fleets_shards_is_registered()
     assert (
         registry_summary([_entry(0, "ready", 1, generation=2)], generation=0, shard_count=4) is None
     )
+
+
+def test_registry_summary_does_not_count_a_stale_entry_when_seen_after_its_worker_froze() -> None:
+    now = 1_700_000_000.0 + 6.0  # the entries were written 6 s ago: over 2.5 refreshes
+    entries = [
+        _entry(0, "ready", 1_000),
+        _entry(1, "ready", 900, updated_at=now - 1.0),
+        _entry(2, "connecting", 10),
+    ]
+
+    seen = as_seen_at(entries, now=now)
+
+    assert [e.state for e in seen] == [
+        "stale (ready 6 s ago)",
+        "ready",
+        "stale (connecting 6 s ago)",
+    ]
+    assert registry_summary(seen, generation=0, shard_count=4) == RegistrySummary(
+        shards=3, shards_ready=1, guilds=1_910
+    )
+    rows = generation_rows([(0, 4, (1, 1)), (1, 8, (0, 1))], active=0, sim=None, entries=seen)
+    assert rows[0].registry_ready == 1
 
 
 @pytest.mark.parametrize(
