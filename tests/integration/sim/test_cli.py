@@ -132,7 +132,12 @@ def test_shoal_prints_usage_and_fails_when_the_command_is_unknown(
     assert shoal_cli.main(argv) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.startswith("usage: shoal <command>")
+    first, _, rest = captured.err.partition("\n")
+    if argv:
+        assert first == f"shoal: unknown command {' '.join(argv)!r}"
+        assert rest.startswith("usage: shoal <command>")
+    else:
+        assert captured.err.startswith("usage: shoal <command>")
 
 
 def test_local_up_names_the_option_when_a_value_is_bad(

@@ -90,4 +90,9 @@ async def test_listener_reports_gaps_for_the_loss_and_the_resubscription_when_co
         await eventually(arrived, "a message after resubscribing", timeout_s=_DEADLINE_S)
     finally:
         await listener.close()
-    assert events == ["gap", "gap", "gap", "42"]  # start, loss, resubscription
+    # start, resubscription, and the loss when redis-py did not reconnect on its own (its
+    # one retry on a new connection may hide it): a gap before the next message either way
+    assert events[0] == "gap"
+    assert events[-2:] == ["gap", "42"]
+    assert set(events[:-1]) == {"gap"}
+    assert len(events) in (3, 4)

@@ -31,6 +31,7 @@ class _AlwaysClaimed:
 
 class _Active:
     is_active = True
+    answers_unclaimed = True
 
 
 _GATE = ListenerGate(claims=_AlwaysClaimed(), generation=_Active())
