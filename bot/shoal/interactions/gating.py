@@ -176,8 +176,10 @@ class ListenerGate:
             await asyncio.sleep(self.standby_s)  # the standby's wait: time passing is the point
             return self._decided(await self.claims.claim(interaction_id), answering=False)
         outcome = await self.claims.claim(interaction_id)
+        if outcome is not ClaimOutcome.UNAVAILABLE:  # the hot path: Redis answered
+            return outcome is ClaimOutcome.WON
         answering = self.generation.answers_unclaimed
-        if outcome is ClaimOutcome.UNAVAILABLE and answering:
+        if answering:
             until_s = received_s + self.standby_s + _AFTER_STANDBY_S
             while outcome is ClaimOutcome.UNAVAILABLE and loop.time() < until_s:
                 await asyncio.sleep(_CLAIM_RETRY_S)

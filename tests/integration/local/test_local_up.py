@@ -92,6 +92,20 @@ class _Output:
         return "\n".join(self.lines)
 
 
+async def _interrupt(process: asyncio.subprocess.Process, output: _Output) -> int:
+    """Send SIGINT (a person's Ctrl-C), read the rest of the output, return the status."""
+    process.send_signal(signal.SIGINT)
+    async with asyncio.timeout(_STOP_TIMEOUT_S):
+        await output.read_to_end()
+        return await process.wait()
+
+
+async def _killed_if_running(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.kill()
+        await process.wait()
+
+
 async def _eventually(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + _READY_TIMEOUT_S
     while not condition():
@@ -134,14 +148,9 @@ async def test_local_up_runs_a_ready_fleet_then_stops_everything_when_interrupte
                     loads = await _get_json(http, f"{control}/load")
                     await asyncio.sleep(_POLL_S)
         children = descendants(process.pid)
-        process.send_signal(signal.SIGINT)
-        async with asyncio.timeout(_STOP_TIMEOUT_S):
-            await output.read_to_end()
-            code = await process.wait()
+        code = await _interrupt(process, output)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await _killed_if_running(process)
 
     assert code == 0, output.text()
     assert (stats["identifies"], stats["invalid_sessions"], stats["resumes"]) == (4, 0, 0)
@@ -202,22 +211,14 @@ async def _kill_a_worker_and_redis(tmp_path: Path) -> None:
         await output.wait_for("shards 4/4 ready (registry 4/4) workers 2/2 restarts 1")
         restarted = pods_below(process.pid)["local-1"]
         (redis_pid,) = (
-            pid
-            for pid in descendants(process.pid)
-            if command_of(pid)[:1] == ["redis-server"]
-            or "redis-server" in " ".join(command_of(pid))
+            pid for pid in descendants(process.pid) if "redis-server" in " ".join(command_of(pid))
         )
         os.kill(redis_pid, signal.SIGKILL)
         await output.wait_for("redis-server exited with status")
         await output.wait_for("down redis-server")
-        process.send_signal(signal.SIGINT)
-        async with asyncio.timeout(_STOP_TIMEOUT_S):
-            await output.read_to_end()
-            code = await process.wait()
+        code = await _interrupt(process, output)
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await _killed_if_running(process)
 
     assert code == 0, output.text()  # asked to stop; the logs are kept
     assert restarted != killed

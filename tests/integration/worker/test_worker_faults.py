@@ -8,6 +8,7 @@ simulator's record of every interaction, the worker's ``/metrics`` and its log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import signal
 from typing import TYPE_CHECKING, Final
@@ -26,9 +27,10 @@ from tests.integration.sim.gateway.waiting import eventually
 
 if TYPE_CHECKING:
     import pathlib
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from shoal.storage.redis_keys import RedisKeys
+    from shoal_sim.discord.server import Simulator
     from tests.fixtures.restartable import RestartableServer
 
 _WORLD: Final = SimSettings(
@@ -52,26 +54,11 @@ async def _metric(
     return 0.0
 
 
-async def _start_worker(
-    http: aiohttp.ClientSession,
-    workers: list[ShoalWorker],
-    *,
-    env: Mapping[str, str],
-    log: pathlib.Path,
-) -> ShoalWorker:
-    worker = await ShoalWorker.spawn(env, log=log)
-    workers.append(worker)
-    await worker.ready(http)
-    return worker
-
-
-def _fault_lines(worker: ShoalWorker) -> list[str]:
-    return [line for line in worker.log.read_text().splitlines() if _FAULT_LINE.search(line)]
-
-
-async def test_worker_drops_expired_interactions_without_an_error_when_it_was_stalled(
-    redis_url: str, postgres_dsn: str, bot_keys: RedisKeys, tmp_path: pathlib.Path
-) -> None:
+@contextlib.asynccontextmanager
+async def _one_worker(
+    *, redis_url: str, postgres_dsn: str, bot_keys: RedisKeys, log: pathlib.Path
+) -> AsyncIterator[tuple[Simulator, aiohttp.ClientSession, ShoalWorker]]:
+    """Run the simulator and one real ``shoal worker`` of 1 shard, ready, until the end."""
     async with (
         running_simulator(_WORLD) as sim,
         aiohttp.ClientSession() as http,
@@ -85,7 +72,25 @@ async def test_worker_drops_expired_interactions_without_an_error_when_it_was_st
             total_shards=1,
             shards_per_pod=1,
         )
-        worker = await _start_worker(http, workers, env=env, log=tmp_path / "worker.log")
+        worker = await ShoalWorker.spawn(env, log=log)
+        workers.append(worker)
+        await worker.ready(http)
+        yield sim, http, worker
+
+
+def _fault_lines(worker: ShoalWorker) -> list[str]:
+    return [line for line in worker.log.read_text().splitlines() if _FAULT_LINE.search(line)]
+
+
+async def test_worker_drops_expired_interactions_without_an_error_when_it_was_stalled(
+    redis_url: str, postgres_dsn: str, bot_keys: RedisKeys, tmp_path: pathlib.Path
+) -> None:
+    async with _one_worker(
+        redis_url=redis_url,
+        postgres_dsn=postgres_dsn,
+        bot_keys=bot_keys,
+        log=tmp_path / "worker.log",
+    ) as (sim, http, worker):
         control = ControlApi(http, sim)
         guild = min(sim.world.guilds)
         worker.process.send_signal(signal.SIGSTOP)
@@ -110,20 +115,12 @@ async def test_worker_says_a_command_is_gone_when_it_does_not_know_it(
     redis_url: str, postgres_dsn: str, bot_keys: RedisKeys, tmp_path: pathlib.Path
 ) -> None:
     hostile = "x" * 10_000
-    async with (
-        running_simulator(_WORLD) as sim,
-        aiohttp.ClientSession() as http,
-        shoal_workers() as workers,
-    ):
-        env = worker_env(
-            sim,
-            redis_url=redis_url,
-            postgres_dsn=postgres_dsn,
-            bot_name=bot_keys.namespace,
-            total_shards=1,
-            shards_per_pod=1,
-        )
-        worker = await _start_worker(http, workers, env=env, log=tmp_path / "worker.log")
+    async with _one_worker(
+        redis_url=redis_url,
+        postgres_dsn=postgres_dsn,
+        bot_keys=bot_keys,
+        log=tmp_path / "worker.log",
+    ) as (sim, http, worker):
         control = ControlApi(http, sim)
         guild = min(sim.world.guilds)
         stale = await answer_of(control, await inject_command(control, guild, "removed-command"))
@@ -145,20 +142,12 @@ async def test_worker_answers_every_interaction_and_logs_four_lines_when_its_ser
     bot_keys: RedisKeys,
     tmp_path: pathlib.Path,
 ) -> None:
-    async with (
-        running_simulator(_WORLD) as sim,
-        aiohttp.ClientSession() as http,
-        shoal_workers() as workers,
-    ):
-        env = worker_env(
-            sim,
-            redis_url=restartable_redis.url,
-            postgres_dsn=restartable_postgres.url,
-            bot_name=bot_keys.namespace,
-            total_shards=1,
-            shards_per_pod=1,
-        )
-        worker = await _start_worker(http, workers, env=env, log=tmp_path / "worker.log")
+    async with _one_worker(
+        redis_url=restartable_redis.url,
+        postgres_dsn=restartable_postgres.url,
+        bot_keys=bot_keys,
+        log=tmp_path / "worker.log",
+    ) as (sim, http, worker):
         control = ControlApi(http, sim)
         guild = min(sim.world.guilds)
 
