@@ -84,3 +84,12 @@ class RedisKeys:
     def lavalink_nodes(self) -> str:
         """JSON list of the Lavalink nodes' ``host:port`` (written by the operator)."""
         return f"{self._root}:lavalink:nodes"
+
+    def feature(self, feature: str, *parts: str | int) -> str:
+        """A key a feature owns: ``shoal:{ns}:f:<feature>:<part>:...`` (one slot per bot).
+
+        Features build every key through this, so a namespace holds each feature's keys
+        under one prefix (``SCAN shoal:{ns}:f:levels:*`` finds all of levels').
+        """
+        tail = ":".join(str(part) for part in parts)
+        return f"{self._root}:f:{feature}:{tail}" if tail else f"{self._root}:f:{feature}"
