@@ -68,6 +68,8 @@ class DiscordSettings:
     """Gateway intents bit mask."""
     identify_window_s: float = 5.0
     """Each identify bucket's window: Discord's is 5 s; the simulator's may be shorter."""
+    cdn_url: str = "https://cdn.discordapp.com"
+    """Where avatars are fetched: Discord's CDN, or the simulator's base URL."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -191,6 +193,7 @@ def discord_settings(env: Mapping[str, str]) -> DiscordSettings:
         rest_url=rest_url.rstrip("/"),
         intents=_int(env, "SHOAL_INTENTS", DEFAULT_INTENTS),
         identify_window_s=window_s,
+        cdn_url=(env.get("SHOAL_CDN_URL", "").strip() or "https://cdn.discordapp.com").rstrip("/"),
     )
 
 

@@ -78,6 +78,12 @@ VARIABLES: Final = (
         default="5",
     ),
     ConfigVariable(
+        name="SHOAL_CDN_URL",
+        group="discord",
+        meaning="where avatars are fetched (rank cards): Discord's CDN or the simulator",
+        default="https://cdn.discordapp.com",
+    ),
+    ConfigVariable(
         name="SHOAL_TOTAL_SHARDS",
         group="sharding",
         meaning="the bot's shard count (of this generation)",

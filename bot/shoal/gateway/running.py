@@ -28,7 +28,7 @@ from shoal.storage.redis_client import close_redis, create_redis
 from shoal.storage.redis_keys import RedisKeys
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Coroutine
+    from collections.abc import Awaitable, Callable, Coroutine
 
     from redis.asyncio import Redis
 
@@ -57,6 +57,7 @@ async def run_worker(
     prepare_bot: Callable[[ShardWorkerBot], None] | None = None,
     health: DependencyHealth | None = None,
     raw_event_filter: RawEventFilter | None = None,
+    on_start: Callable[[], Awaitable[None]] | None = None,
 ) -> int:
     """Run this pod's shards until ``stop`` is set or one closes fatally; return the exit code.
 
@@ -67,6 +68,8 @@ async def run_worker(
             ``settings.discord.identify_window_s`` (Discord: 5 s; the simulator's may be
             shorter).
         prepare_bot: Called with the bot before it starts (subscribe listeners here).
+        on_start: Awaited after ``prepare_bot``, before any shard connects (the features'
+            start hooks).
         health: Redis's health as this process sees it (the caller probes it); a
             private one by default.
         raw_event_filter: Drops dispatches before hikari parses them (see
@@ -94,6 +97,8 @@ async def run_worker(
         )
         if prepare_bot is not None:
             prepare_bot(bot)
+        if on_start is not None:
+            await on_start()
         registry = ShardRegistry(
             redis,
             keys,

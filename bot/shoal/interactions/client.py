@@ -8,9 +8,11 @@ auto-defer is off (``autodefer=False``): the middleware defers on its own schedu
 Every interaction path enters through one door, the listener gate's ``admit`` (claimed
 once across generations): commands by the middleware's pre-hook, autocomplete and
 commands this worker does not know by :class:`ClaimingGatewayClient` (arc runs no hook
-for them), and component or modal interactions that modules listen to by the listener
-gate (:mod:`shoal.interactions.gating`), which also keeps other events to the active
-generation.
+for them), and buttons, selects and modals by the
+:class:`~shoal.interactions.components.ComponentRouter` (routed by custom_id, with the
+commands' rate limits, deferral, error replies and metrics). Modules cannot listen to
+interactions themselves; the listener gate (:mod:`shoal.interactions.gating`) keeps their
+other listeners to the active generation.
 
 A command this worker does not know (a stale command after a deploy that removed or
 renamed it, a subcommand added since) gets an ephemeral "no longer available" answer
@@ -26,10 +28,11 @@ import arc
 import hikari
 from typing_extensions import override
 
+from shoal.interactions.components import ComponentRouter
 from shoal.interactions.generations import EventClaims
 from shoal.interactions.identity import WorkerIdentity
 from shoal.interactions.middleware import CommandMiddleware, is_expired_reply
-from shoal.interactions.modules import load_modules, rate_limits_of
+from shoal.interactions.modules import load_modules, owners_by_plugin, rate_limits_of
 from shoal.observability.logging import shown
 
 if TYPE_CHECKING:
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     from shoal.interactions.middleware import CommandSettings
     from shoal.interactions.modules import Module
     from shoal.interactions.rate_limiting import RateLimiter
+    from shoal.interactions.switching import FeatureSwitch
     from shoal.observability.metrics import Metrics
 
 __all__ = ["UNKNOWN_COMMAND_REPLY", "ClaimingGatewayClient", "build_command_client"]
@@ -149,7 +153,7 @@ def _log_unknown(what: str, name: str, interaction: hikari.PartialInteraction) -
     )
 
 
-def build_command_client(
+def build_command_client(  # noqa: PLR0913 - the doors every interaction passes, keyword-only
     bot: hikari.GatewayBotAware,
     *,
     modules: Sequence[Module],
@@ -159,16 +163,19 @@ def build_command_client(
     rate_limiter: RateLimiter,
     metrics: Metrics,
     settings: CommandSettings | None = None,
+    switch: FeatureSwitch | None = None,
 ) -> arc.GatewayClient:
     """Return an arc client on ``bot`` running ``modules`` behind the middleware.
 
     ``identity`` and ``event_claims`` are injectable in handlers
     (``identity: WorkerIdentity = arc.inject()``). ``gate.admit`` admits every
-    interaction (commands, autocomplete, interaction listeners); other module listeners
-    run only while ``gate.generation`` says this worker's generation is active.
+    interaction (commands, autocomplete, components and modals); module listeners run
+    only while ``gate.generation`` says this worker's generation is active. ``switch``
+    answers commands and components of modules a guild switched off with a polite note
+    and makes their listeners skip that guild.
 
     Raises:
-        ValueError: when two modules share a name or a command name.
+        ValueError: when two modules share a name, a command name or a component route.
     """
     client = ClaimingGatewayClient(
         bot, admission=gate, metrics=metrics, autosync=False, autodefer=False
@@ -182,6 +189,20 @@ def build_command_client(
         metrics=metrics,
         settings=settings,
         rate_limits=rate_limits_of(modules),
+        switch=switch,
+        owners=owners_by_plugin(modules),
     ).attach(client)
-    load_modules(client, modules, gate=gate)
+    router = ComponentRouter(
+        admission=gate,
+        rate_limiter=rate_limiter,
+        identity=identity,
+        metrics=metrics,
+        switch=switch,
+        defer_after_s=(settings.defer_after_s if settings is not None else 2.0),
+        **({} if settings is None else {"default_rate_limits": settings.default_rate_limits}),
+    )
+    load_modules(
+        client, modules, gate=gate, router=router, switch=switch, event_claims=event_claims
+    )
+    bot.event_manager.subscribe(hikari.InteractionCreateEvent, router.on_interaction)
     return client

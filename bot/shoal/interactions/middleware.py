@@ -5,9 +5,11 @@ Before the handler (one pre-hook, in this order):
 1. **Admit** the interaction (``ListenerGate.admit``: its claim in Redis, or the
    generation rule when Redis cannot be asked); a worker that is not admitted (another
    generation got it first) aborts without a word, so each interaction is answered once.
-2. **Rate limit** per user, guild or bot-wide; a refused use gets a polite ephemeral
+2. **Switch**: a command of a module switched off in the guild gets a polite ephemeral
+   note (:func:`shoal.interactions.components.module_off_reply`); the handler never runs.
+3. **Rate limit** per user, guild or bot-wide; a refused use gets a polite ephemeral
    reply and the handler never runs.
-3. **Auto-defer**: start the timer that defers the interaction if the handler has not
+4. **Auto-defer**: start the timer that defers the interaction if the handler has not
    answered within ``defer_after_s`` of its creation (its id's timestamp: one that
    arrived late is deferred sooner).
 
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING, Final
 import arc
 import hikari
 
+from shoal.interactions.components import module_off_reply
 from shoal.interactions.deadlines import defer_delay_s
 from shoal.interactions.deferring import AutoDefer, is_only_deferred
 from shoal.interactions.limits import DEFAULT_RATE_LIMITS
@@ -45,10 +48,12 @@ from shoal.observability.metrics import CommandOutcome
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
+    from shoal.interactions.components import RouteOwner
     from shoal.interactions.gating import Admission
     from shoal.interactions.identity import WorkerIdentity
     from shoal.interactions.limits import RateLimitRule
     from shoal.interactions.rate_limiting import RateLimiter
+    from shoal.interactions.switching import FeatureSwitch
     from shoal.observability.metrics import Metrics
 
 __all__ = ["DEFER_AFTER_S", "CommandMiddleware", "CommandSettings", "is_expired_reply"]
@@ -104,8 +109,16 @@ class CommandMiddleware:
         metrics: Metrics,
         settings: CommandSettings | None = None,
         rate_limits: Mapping[str, Sequence[RateLimitRule]] | None = None,
+        switch: FeatureSwitch | None = None,
+        owners: Mapping[str, RouteOwner] | None = None,
     ) -> None:
-        """Build the middleware; ``rate_limits`` overrides the default rules by command."""
+        """Build the middleware; ``rate_limits`` overrides the default rules by command.
+
+        ``switch`` and ``owners`` (arc plugin name -> its module) turn commands of modules
+        switched off in a guild into a polite note.
+        """
+        self._switch = switch
+        self._owners = dict(owners or {})
         self._admission = admission
         self._rate_limiter = rate_limiter
         self._identity = identity
@@ -141,6 +154,10 @@ class CommandMiddleware:
             if logger.isEnabledFor(logging.DEBUG):  # every lost claim: keep it cheap
                 logger.debug("/%s claimed elsewhere", name, extra=self._log_fields(ctx, name))
             return arc.HookResult(abort=True)
+        if (off := await self._switched_off(ctx)) is not None:
+            invocation.outcome = CommandOutcome.DISABLED
+            await self._reply_early(ctx, name, module_off_reply(off.title))
+            return arc.HookResult(abort=True)
         rules = self._rate_limits.get(name, self._settings.default_rate_limits)
         verdict = await self._rate_limiter.check(
             command=name, user_id=ctx.user.id, guild_id=ctx.guild_id, rules=rules
@@ -159,6 +176,27 @@ class CommandMiddleware:
         )
         invocation.deferral = AutoDefer(ctx, after_s=after_s)
         return arc.HookResult()
+
+    async def _switched_off(self, ctx: arc.GatewayContext) -> RouteOwner | None:
+        """Return the command's module when the guild switched it off, else None."""
+        plugin = getattr(ctx.command, "plugin", None)
+        if self._switch is None or plugin is None or ctx.guild_id is None:
+            return None
+        owner = self._owners.get(plugin.name)
+        if owner is None or not owner.is_switchable:
+            return None
+        is_on = await self._switch.is_enabled(
+            int(ctx.guild_id), owner.module, is_on_by_default=owner.is_on_by_default
+        )
+        return None if is_on else owner
+
+    async def _reply_early(self, ctx: arc.GatewayContext, name: str, text: str) -> None:
+        try:
+            await ctx.respond(text, flags=hikari.MessageFlag.EPHEMERAL)
+        except hikari.NotFoundError as error:
+            if not is_expired_reply(error):
+                raise
+            self._note_expired(ctx, name)
 
     async def _on_error(self, ctx: arc.GatewayContext, exc: Exception) -> None:
         invocation = self._invocations.get(ctx)

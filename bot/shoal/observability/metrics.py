@@ -66,6 +66,8 @@ class CommandOutcome(enum.StrEnum):
     """The handler returned without replying; the middleware answered for it."""
     EXPIRED = "expired"
     """The handler's first reply came after Discord's 3 s window; the user saw nothing."""
+    DISABLED = "disabled"
+    """The command's module is switched off in the guild; the user got a polite note."""
 
 
 class Metrics:

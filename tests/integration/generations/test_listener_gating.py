@@ -21,6 +21,7 @@ from tests.integration.sim.gateway.waiting import eventually
 from tests.integration.sim.gateway.worlds import user_message
 
 if TYPE_CHECKING:
+    import asyncpg
     from redis.asyncio import Redis
 
     from shoal.storage.redis_keys import RedisKeys
@@ -60,7 +61,7 @@ def _emit_message(sim: Simulator) -> int:
 
 
 async def test_listener_runs_only_after_the_key_flips_when_its_generation_was_passive(
-    redis_client: Redis, bot_keys: RedisKeys
+    redis_client: Redis, bot_keys: RedisKeys, postgres_pool: asyncpg.Pool[asyncpg.Record]
 ) -> None:
     seen: list[int] = []
 
@@ -78,6 +79,7 @@ async def test_listener_runs_only_after_the_key_flips_when_its_generation_was_pa
             sim,
             redis_client,
             bot_keys,
+            postgres=postgres_pool,
             modules=[module],
             generation=_GENERATION,
             generation_view=view,

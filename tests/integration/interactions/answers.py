@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
     from tests.integration.sim.control.control_api import ControlApi
 
-__all__ = ["EPHEMERAL", "answer_of", "inject_command"]
+__all__ = ["EPHEMERAL", "answer_of", "inject_click", "inject_command"]
 
 EPHEMERAL: Final = 1 << 6
 _POLL_S: Final = 0.01
@@ -55,3 +55,30 @@ async def answer_of(
             msg = f"interaction {interaction_id} not answered in {timeout_s} s: {state}"
             raise AssertionError(msg)
         await asyncio.sleep(_POLL_S)
+
+
+async def inject_click(
+    control: ControlApi,
+    guild_id: int,
+    custom_id: str,
+    *,
+    user_id: int | None = None,
+    component_type: str = "button",
+    values: list[str] | None = None,
+    sessions: int = 1,
+) -> str:
+    """Inject a click on a component with ``custom_id`` in ``guild_id``; return its id."""
+    body: dict[str, Any] = {
+        "type": "component",
+        "guild_id": str(guild_id),
+        "custom_id": custom_id,
+        "component_type": component_type,
+    }
+    if user_id is not None:
+        body["user_id"] = str(user_id)
+    if values is not None:
+        body["values"] = values
+    injected = await control.call("POST", "/interactions", json=body, expect=201)
+    assert injected["sessions_reached"] == sessions, injected
+    interaction_id: str = injected["id"]
+    return interaction_id

@@ -13,6 +13,7 @@ from tests.integration.sim.control.control_api import ControlApi
 
 if TYPE_CHECKING:
     import aiohttp
+    import asyncpg
     from redis.asyncio import Redis
 
     from shoal.storage.redis_keys import RedisKeys
@@ -22,10 +23,13 @@ async def test_ping_answers_with_gateway_and_rest_latency_when_invoked(
     http: aiohttp.ClientSession,
     redis_client: Redis,
     keys: RedisKeys,
+    postgres_pool: asyncpg.Pool[asyncpg.Record],
 ) -> None:
     async with (
         running_simulator(command_world()) as sim,
-        running_worker(sim, redis_client, keys, modules=[core_module()]) as worker,
+        running_worker(
+            sim, redis_client, keys, postgres=postgres_pool, features=[core_module]
+        ) as worker,
     ):
         control = ControlApi(http, sim)
         interaction_id = await inject_command(control, min(sim.world.guilds), "ping")
@@ -41,7 +45,10 @@ async def test_ping_answers_with_gateway_and_rest_latency_when_invoked(
 
 
 async def test_shard_answers_with_the_guild_shard_pod_and_generation_when_invoked(
-    http: aiohttp.ClientSession, redis_client: Redis, keys: RedisKeys
+    http: aiohttp.ClientSession,
+    redis_client: Redis,
+    keys: RedisKeys,
+    postgres_pool: asyncpg.Pool[asyncpg.Record],
 ) -> None:
     async with (
         running_simulator(command_world()) as sim,
@@ -49,7 +56,8 @@ async def test_shard_answers_with_the_guild_shard_pod_and_generation_when_invoke
             sim,
             redis_client,
             keys,
-            modules=[core_module()],
+            postgres=postgres_pool,
+            features=[core_module],
             shard_ids=(0, 1, 2),
             shard_count=3,
             generation=4,

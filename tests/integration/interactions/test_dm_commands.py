@@ -16,6 +16,7 @@ from tests.integration.sim.control.control_api import ControlApi
 
 if TYPE_CHECKING:
     import aiohttp
+    import asyncpg
     from redis.asyncio import Redis
 
     from shoal.storage.redis_keys import RedisKeys
@@ -25,12 +26,21 @@ _STRANGER_ID = 4242
 
 
 async def test_shard_answers_for_direct_messages_when_invoked_in_a_dm(
-    http: aiohttp.ClientSession, redis_client: Redis, keys: RedisKeys
+    http: aiohttp.ClientSession,
+    redis_client: Redis,
+    keys: RedisKeys,
+    postgres_pool: asyncpg.Pool[asyncpg.Record],
 ) -> None:
     async with (
         running_simulator(command_world()) as sim,
         running_worker(
-            sim, redis_client, keys, modules=[core_module()], shard_ids=(0, 1), shard_count=2
+            sim,
+            redis_client,
+            keys,
+            postgres=postgres_pool,
+            features=[core_module],
+            shard_ids=(0, 1),
+            shard_count=2,
         ),
     ):
         control = ControlApi(http, sim)

@@ -14,6 +14,7 @@ from tests.integration.sim.gateway.waiting import eventually
 
 if TYPE_CHECKING:
     import aiohttp
+    import asyncpg
     from redis.asyncio import Redis
 
     from shoal.storage.redis_keys import RedisKeys
@@ -25,18 +26,28 @@ _IDENTIFY_WINDOW_S: Final = 0.001
 
 
 async def test_every_interaction_is_answered_once_when_two_generations_receive_it(
-    http: aiohttp.ClientSession, redis_client: Redis, keys: RedisKeys
+    http: aiohttp.ClientSession,
+    redis_client: Redis,
+    keys: RedisKeys,
+    postgres_pool: asyncpg.Pool[asyncpg.Record],
 ) -> None:
     async with (
         running_simulator(command_world(identify_window_s=_IDENTIFY_WINDOW_S)) as sim,
         running_worker(
-            sim, redis_client, keys, modules=[core_module()], shard_count=1, generation=1
+            sim,
+            redis_client,
+            keys,
+            postgres=postgres_pool,
+            features=[core_module],
+            shard_count=1,
+            generation=1,
         ) as old,
         running_worker(
             sim,
             redis_client,
             keys,
-            modules=[core_module()],
+            postgres=postgres_pool,
+            features=[core_module],
             shard_ids=(0, 1),
             shard_count=2,
             generation=2,

@@ -17,6 +17,7 @@ from tests.integration.sim.control.control_api import ControlApi
 
 if TYPE_CHECKING:
     import aiohttp
+    import asyncpg
     import pytest
     from redis.asyncio import Redis
 
@@ -37,11 +38,14 @@ async def test_error_reply_is_ephemeral_with_the_logged_reference_when_the_handl
     redis_client: Redis,
     keys: RedisKeys,
     caplog: pytest.LogCaptureFixture,
+    postgres_pool: asyncpg.Pool[asyncpg.Record],
 ) -> None:
     caplog.set_level(logging.ERROR, logger="shoal.interactions.middleware")
     async with (
         running_simulator(command_world()) as sim,
-        running_worker(sim, redis_client, keys, modules=[middleware_module()]) as worker,
+        running_worker(
+            sim, redis_client, keys, postgres=postgres_pool, modules=[middleware_module()]
+        ) as worker,
     ):
         control = ControlApi(http, sim)
         guild_id = min(sim.world.guilds)
@@ -61,11 +65,16 @@ async def test_error_reply_is_ephemeral_with_the_logged_reference_when_the_handl
 
 
 async def test_rate_limit_answers_politely_and_ephemerally_when_a_user_exceeds_it(
-    http: aiohttp.ClientSession, redis_client: Redis, keys: RedisKeys
+    http: aiohttp.ClientSession,
+    redis_client: Redis,
+    keys: RedisKeys,
+    postgres_pool: asyncpg.Pool[asyncpg.Record],
 ) -> None:
     async with (
         running_simulator(command_world()) as sim,
-        running_worker(sim, redis_client, keys, modules=[middleware_module()]) as worker,
+        running_worker(
+            sim, redis_client, keys, postgres=postgres_pool, modules=[middleware_module()]
+        ) as worker,
     ):
         control = ControlApi(http, sim)
         guild = sim.world.guilds[min(sim.world.guilds)]
@@ -89,13 +98,21 @@ async def test_rate_limit_answers_politely_and_ephemerally_when_a_user_exceeds_i
 
 
 async def test_slow_handler_is_deferred_then_completed_by_an_edit_when_it_runs_long(
-    http: aiohttp.ClientSession, redis_client: Redis, keys: RedisKeys
+    http: aiohttp.ClientSession,
+    redis_client: Redis,
+    keys: RedisKeys,
+    postgres_pool: asyncpg.Pool[asyncpg.Record],
 ) -> None:
     settings = CommandSettings(defer_after_s=_DEFER_AFTER_S)
     async with (
         running_simulator(command_world(interaction_deadline_s=_SHORT_DEADLINE_S)) as sim,
         running_worker(
-            sim, redis_client, keys, modules=[middleware_module()], settings=settings
+            sim,
+            redis_client,
+            keys,
+            postgres=postgres_pool,
+            modules=[middleware_module()],
+            settings=settings,
         ) as worker,
     ):
         control = ControlApi(http, sim)
@@ -117,12 +134,22 @@ async def test_slow_handler_is_deferred_then_completed_by_an_edit_when_it_runs_l
 
 
 async def test_slow_handler_error_replaces_the_deferral_when_it_raises_after_deferring(
-    http: aiohttp.ClientSession, redis_client: Redis, keys: RedisKeys
+    http: aiohttp.ClientSession,
+    redis_client: Redis,
+    keys: RedisKeys,
+    postgres_pool: asyncpg.Pool[asyncpg.Record],
 ) -> None:
     settings = CommandSettings(defer_after_s=_DEFER_AFTER_S)
     async with (
         running_simulator(command_world(interaction_deadline_s=_SHORT_DEADLINE_S)) as sim,
-        running_worker(sim, redis_client, keys, modules=[middleware_module()], settings=settings),
+        running_worker(
+            sim,
+            redis_client,
+            keys,
+            postgres=postgres_pool,
+            modules=[middleware_module()],
+            settings=settings,
+        ),
     ):
         control = ControlApi(http, sim)
         interaction_id = await inject_command(control, min(sim.world.guilds), "slow-boom")
@@ -136,12 +163,22 @@ async def test_slow_handler_error_replaces_the_deferral_when_it_raises_after_def
 
 
 async def test_fast_handler_is_not_deferred_when_it_answers_in_time(
-    http: aiohttp.ClientSession, redis_client: Redis, keys: RedisKeys
+    http: aiohttp.ClientSession,
+    redis_client: Redis,
+    keys: RedisKeys,
+    postgres_pool: asyncpg.Pool[asyncpg.Record],
 ) -> None:
     settings = CommandSettings(defer_after_s=SLOW_S)
     async with (
         running_simulator(command_world()) as sim,
-        running_worker(sim, redis_client, keys, modules=[middleware_module()], settings=settings),
+        running_worker(
+            sim,
+            redis_client,
+            keys,
+            postgres=postgres_pool,
+            modules=[middleware_module()],
+            settings=settings,
+        ),
     ):
         control = ControlApi(http, sim)
         answer = await answer_of(
@@ -152,11 +189,16 @@ async def test_fast_handler_is_not_deferred_when_it_answers_in_time(
 
 
 async def test_handler_that_never_answers_is_answered_for_when_it_returns(
-    http: aiohttp.ClientSession, redis_client: Redis, keys: RedisKeys
+    http: aiohttp.ClientSession,
+    redis_client: Redis,
+    keys: RedisKeys,
+    postgres_pool: asyncpg.Pool[asyncpg.Record],
 ) -> None:
     async with (
         running_simulator(command_world()) as sim,
-        running_worker(sim, redis_client, keys, modules=[middleware_module()]) as worker,
+        running_worker(
+            sim, redis_client, keys, postgres=postgres_pool, modules=[middleware_module()]
+        ) as worker,
     ):
         control = ControlApi(http, sim)
         answer = await answer_of(
@@ -172,6 +214,7 @@ async def test_unanswered_interaction_is_counted_as_expired_when_every_reply_is_
     redis_client: Redis,
     keys: RedisKeys,
     caplog: pytest.LogCaptureFixture,
+    postgres_pool: asyncpg.Pool[asyncpg.Record],
 ) -> None:
     # Deferral comes too late (after the handler's SLOW_S) and the simulator, like Discord,
     # refuses a first response after its deadline (10062): that is no bug in the handler,
@@ -180,7 +223,12 @@ async def test_unanswered_interaction_is_counted_as_expired_when_every_reply_is_
     async with (
         running_simulator(command_world(interaction_deadline_s=_SHORT_DEADLINE_S)) as sim,
         running_worker(
-            sim, redis_client, keys, modules=[middleware_module()], settings=settings
+            sim,
+            redis_client,
+            keys,
+            postgres=postgres_pool,
+            modules=[middleware_module()],
+            settings=settings,
         ) as worker,
     ):
         control = ControlApi(http, sim)

@@ -6,6 +6,7 @@ import hikari
 
 from shoal.features.core import core_module
 from shoal.interactions.syncing import sync_commands
+from shoal.kit.building import declaring_kit
 from shoal_sim.discord.server import running_simulator
 from shoal_sim.discord.settings import DEFAULT_TOKEN
 from tests.integration.interactions.commands import middleware_module
@@ -27,10 +28,12 @@ async def _registered(rest_url: str) -> dict[str, str]:
 async def test_sync_commands_registers_every_module_command_when_run() -> None:
     async with running_simulator(command_world()) as sim:
         count = await sync_commands(
-            DEFAULT_TOKEN, sim.rest_url, [core_module(), middleware_module()]
+            DEFAULT_TOKEN, sim.rest_url, [core_module(declaring_kit("test")), middleware_module()]
         )
         registered = await _registered(sim.rest_url)
-        again = await sync_commands(DEFAULT_TOKEN, sim.rest_url, [core_module()])
+        again = await sync_commands(
+            DEFAULT_TOKEN, sim.rest_url, [core_module(declaring_kit("test"))]
+        )
         after_again = await _registered(sim.rest_url)
     assert count == 7
     assert registered["ping"] == "Show the gateway and REST latency."

@@ -8,13 +8,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 import hikari
 
-from shoal.interactions.claiming import RedisInteractionClaims
-from shoal.interactions.client import build_command_client
-from shoal.interactions.gating import ListenerGate
-from shoal.interactions.generations import RedisEventClaims
 from shoal.interactions.identity import WorkerIdentity
-from shoal.interactions.rate_limiting import RedisRateLimiter
+from shoal.kit.building import build_modules, declaring_kit, migrations_of, open_kit, wire_bot
 from shoal.observability.metrics import Metrics
+from shoal.storage.migrating import apply_migrations
 from shoal_sim.discord.settings import SimSettings
 from tests.integration.sim.gateway.hikari_bots import gateway_bot, running_bot
 
@@ -22,11 +19,14 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Sequence
 
     import arc
+    import asyncpg
     from redis.asyncio import Redis
 
     from shoal.interactions.gating import GenerationView
     from shoal.interactions.middleware import CommandSettings
     from shoal.interactions.modules import Module
+    from shoal.kit.building import ModuleFactory
+    from shoal.kit.services import FeatureKit
     from shoal.storage.redis_keys import RedisKeys
     from shoal_sim.discord.server import Simulator
 
@@ -68,6 +68,8 @@ class Worker:
     client: arc.GatewayClient
     metrics: Metrics
     identity: WorkerIdentity
+    kit: FeatureKit
+    """The worker's feature kit, bound to its bot."""
 
     def commands_counted(self, command: str, outcome: str) -> float:
         """Return ``shoal_commands_total`` for one command and outcome."""
@@ -90,7 +92,9 @@ async def running_worker(  # noqa: PLR0913 - one keyword per thing a test varies
     redis: Redis,
     keys: RedisKeys,
     *,
-    modules: Sequence[Module],
+    postgres: asyncpg.Pool[asyncpg.Record],
+    modules: Sequence[Module] = (),
+    features: Sequence[ModuleFactory] = (),
     shard_ids: Sequence[int] = (0,),
     shard_count: int = 1,
     generation: int = 0,
@@ -100,26 +104,47 @@ async def running_worker(  # noqa: PLR0913 - one keyword per thing a test varies
 ) -> AsyncIterator[Worker]:
     """Start a bot on ``shard_ids`` of ``shard_count`` with ``modules``; READY on entry.
 
-    Module listeners run while ``generation_view`` says so (by default: always).
+    Wired exactly as a worker wires itself (``shoal.kit.building``): the feature kit on
+    ``redis`` and ``postgres``, then ``features`` (factories taking the kit) and the
+    ready-made ``modules``. Module listeners run while ``generation_view`` says so (by
+    default: always); the features' start hooks run before the shards connect and their
+    stop hooks after they closed.
     """
     bot = gateway_bot(sim, intents=intents)
     identity = WorkerIdentity(
         pod_name=f"worker-g{generation}", generation=generation, shard_count=shard_count
     )
     metrics = Metrics()
-    client = build_command_client(
-        bot,
-        modules=modules,
-        identity=identity,
-        gate=ListenerGate(
-            claims=RedisInteractionClaims(redis, keys, owner=identity.claim_owner),
-            generation=FixedGeneration() if generation_view is None else generation_view,
-        ),
-        event_claims=RedisEventClaims(redis, keys, owner=identity.claim_owner),
-        rate_limiter=RedisRateLimiter(redis, keys),
+    view = FixedGeneration() if generation_view is None else generation_view
+    factories = [*features, *(_ready(module) for module in modules)]
+    declared = build_modules(declaring_kit("test migrate"), factories)
+    await apply_migrations(postgres, migrations_of(declared))  # as `shoal migrate` would
+    async with open_kit(
+        process=f"test worker-g{generation}",
+        redis=redis,
+        postgres=postgres,
+        keys=keys,
         metrics=metrics,
-        settings=settings,
-    )
-    async with running_bot(bot, shard_ids=shard_ids, shard_count=shard_count):
-        await client.wait_until_started()
-        yield Worker(bot=bot, client=client, metrics=metrics, identity=identity)
+        identity=identity,
+        generation=view,
+        cdn_url=sim.base_url,
+    ) as kit:
+        wired = wire_bot(bot, kit, factories, command_settings=settings)
+        await wired.runtime.start()
+        try:
+            async with running_bot(bot, shard_ids=shard_ids, shard_count=shard_count):
+                await wired.client.wait_until_started()
+                yield Worker(
+                    bot=bot,
+                    client=wired.client,
+                    metrics=metrics,
+                    identity=identity,
+                    kit=kit.with_app(bot),
+                )
+        finally:
+            await wired.runtime.stop()
+
+
+def _ready(module: Module) -> ModuleFactory:
+    """Return a factory handing out ``module`` (a test module built without the kit)."""
+    return lambda _kit: module

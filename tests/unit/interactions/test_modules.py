@@ -12,6 +12,7 @@ from shoal.interactions.gating import ListenerGate
 from shoal.interactions.limits import RateLimitRule, RateLimitScope
 from shoal.interactions.modules import Listener, Module, load_modules, rate_limits_of
 from shoal.interactions.syncing import command_builders
+from shoal.kit.building import declaring_kit
 
 _TOKEN = "MTAwMDAwMDAwMDAwMDAwMDAwMQ.GsimXX.c2VjcmV0LXRva2VuLWZvci10ZXN0cw"  # noqa: S105 - fake
 
@@ -54,7 +55,9 @@ def test_load_modules_adds_plugins_and_listeners_when_names_are_unique() -> None
     listening = Module(
         name="logs", listeners=(Listener(hikari.GuildMessageCreateEvent, _on_message),)
     )
-    load_modules(client, [core_module(), _module("fun", "roll"), listening], gate=_GATE)
+    load_modules(
+        client, [core_module(declaring_kit("test")), _module("fun", "roll"), listening], gate=_GATE
+    )
     assert set(client.plugins) == {"core", "fun"}
     assert {c.name for c in client.walk_commands(hikari.CommandType.SLASH)} == {
         "ping",
@@ -83,7 +86,9 @@ def test_load_modules_refuses_when_two_modules_share_a_name() -> None:
 
 def test_load_modules_refuses_when_two_modules_share_a_command_name() -> None:
     with pytest.raises(ValueError, match=r"command names must be unique .* ping"):
-        load_modules(_client(), [core_module(), _module("other", "ping")], gate=_GATE)
+        load_modules(
+            _client(), [core_module(declaring_kit("test")), _module("other", "ping")], gate=_GATE
+        )
 
 
 def test_rate_limits_of_merges_the_modules_rules_when_several_set_some() -> None:
@@ -96,7 +101,9 @@ def test_rate_limits_of_merges_the_modules_rules_when_several_set_some() -> None
 
 
 def test_command_builders_describe_every_command_when_given_modules() -> None:
-    builders = command_builders(_TOKEN, [core_module(), _module("fun", "roll")])
+    builders = command_builders(
+        _TOKEN, [core_module(declaring_kit("test")), _module("fun", "roll")]
+    )
     assert sorted(b.name for b in builders) == ["ping", "roll", "shard"]
     ping = next(b for b in builders if b.name == "ping")
     assert isinstance(ping, hikari.api.SlashCommandBuilder)

@@ -7,6 +7,7 @@ the types in them are imported at runtime here.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import arc
 
@@ -14,6 +15,9 @@ from shoal.features.core.rules import ping_text, shard_text
 from shoal.interactions.identity import WorkerIdentity  # noqa: TC001 - arc reads it at runtime
 from shoal.interactions.modules import Module
 from shoal.interactions.replying import reply
+
+if TYPE_CHECKING:
+    from shoal.kit.services import FeatureKit
 
 __all__ = ["core_module", "ping", "shard"]
 
@@ -56,9 +60,9 @@ async def shard(
     )
 
 
-def core_module() -> Module:
+def core_module(kit: FeatureKit) -> Module:  # noqa: ARG001 - /ping and /shard need no service
     """Return a fresh core module (its plugin can join one client only)."""
     plugin = arc.GatewayPlugin("core")
     plugin.include(arc.slash_command("ping", "Show the gateway and REST latency.")(ping))
     plugin.include(arc.slash_command("shard", "Show which shard and pod serve this server.")(shard))
-    return Module(name="core", plugins=(plugin,))
+    return Module(name="core", title="Core", is_switchable=False, plugins=(plugin,))
