@@ -117,6 +117,8 @@ class Module:
     Redis and PostgreSQL are: flush buffers here."""
     migrations: Sequence[Migration] = ()
     """The feature's database migrations (applied by ``shoal migrate``)."""
+    dependencies: Mapping[type[Any], object] = dataclasses.field(default_factory=dict)
+    """Services its handlers inject by type (``service: LevelsService = arc.inject()``)."""
     rate_limits: Mapping[str, Sequence[RateLimitRule]] = dataclasses.field(default_factory=dict)
     """Rules by command name (see :func:`command_name`); others get the defaults.
     An empty sequence turns rate limiting off for that command."""
@@ -189,6 +191,8 @@ def load_modules(
     """
     _check_unique(modules)
     for module in modules:
+        for dependency_type, instance in module.dependencies.items():
+            client.set_type_dependency(dependency_type, instance)
         for plugin in module.plugins:
             client.add_plugin(plugin)
         if router is not None:

@@ -16,6 +16,8 @@ import hikari
 from shoal.interactions.deferring import is_only_deferred
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import arc
 
 __all__ = [
@@ -41,6 +43,8 @@ async def reply(
     content: str | hikari.UndefinedType = hikari.UNDEFINED,
     *,
     embed: hikari.Embed | hikari.UndefinedType = hikari.UNDEFINED,
+    attachment: hikari.Resourceish | hikari.UndefinedType = hikari.UNDEFINED,
+    components: Sequence[hikari.api.ComponentBuilder] | hikari.UndefinedType = hikari.UNDEFINED,
     is_ephemeral: bool = False,
 ) -> None:
     """Answer ``ctx``: edit the automatic deferral when there was one, else respond.
@@ -49,10 +53,14 @@ async def reply(
     applies to a fresh response or a follow-up.
     """
     if is_only_deferred(ctx):
-        await ctx.edit_initial_response(content, embed=embed)
+        await ctx.edit_initial_response(
+            content, embed=embed, attachment=attachment, components=components
+        )
         return
     flags = hikari.MessageFlag.EPHEMERAL if is_ephemeral else hikari.UNDEFINED
-    await ctx.respond(content, embed=embed, flags=flags)
+    await ctx.respond(
+        content, embed=embed, attachment=attachment, components=components, flags=flags
+    )
 
 
 async def reply_error(ctx: arc.GatewayContext, reference: str) -> None:

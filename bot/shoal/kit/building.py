@@ -22,7 +22,7 @@ from shoal.interactions.generations import RedisEventClaims
 from shoal.interactions.rate_limiting import RedisRateLimiter
 from shoal.kit.running import FeatureRuntime
 from shoal.kit.services import DISCORD_CDN_URL, FeatureKit, KitServiceUnavailableError
-from shoal.kit.settings import FeatureSettings
+from shoal.kit.settings import FeatureSettings, ModuleEntry
 from shoal.observability.metrics import Metrics
 from shoal.storage.guild_settings_caching import CachedGuildSettingsRepository
 from shoal.storage.guild_settings_repository import PostgresGuildSettingsRepository
@@ -80,8 +80,15 @@ def build_modules(
     except KitServiceUnavailableError:  # a declaring kit: nothing reads settings
         return modules
     for module in modules:
-        if module.settings is not None:
-            settings.declare(module.name, module.settings)
+        settings.declare_module(
+            ModuleEntry(
+                name=module.name,
+                title=module.shown_name,
+                is_switchable=module.is_switchable,
+                is_on_by_default=module.is_on_by_default,
+                schema=module.settings,
+            )
+        )
     return modules
 
 
@@ -174,5 +181,6 @@ def wire_bot(
         settings=command_settings,
         switch=kit.settings,
     )
+    client.set_type_dependency(FeatureKit, bound)
     runtime = FeatureRuntime(modules, generation=kit.generation)
     return WiredBot(client=client, modules=modules, runtime=runtime)

@@ -16,6 +16,7 @@ answers the middleware's switch question.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -26,7 +27,13 @@ if TYPE_CHECKING:
 
     from shoal.storage.guild_settings import GuildSettingsRepository, JsonValue
 
-__all__ = ["FeatureSettings", "SettingsRefusedError", "describe_error", "stored_changes"]
+__all__ = [
+    "FeatureSettings",
+    "ModuleEntry",
+    "SettingsRefusedError",
+    "describe_error",
+    "stored_changes",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -62,6 +69,22 @@ def stored_changes(model: pydantic.BaseModel) -> dict[str, Any]:
     return {name: value for name, value in current.items() if base.get(name) != value}
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ModuleEntry:
+    """What ``/settings`` shows of one module."""
+
+    name: str
+    """Its name (flag and settings key)."""
+    title: str
+    """How members see it named."""
+    is_switchable: bool
+    """Whether a guild may switch it off."""
+    is_on_by_default: bool
+    """Its flag in a guild that never set one."""
+    schema: type[pydantic.BaseModel] | None = None
+    """Its settings, if it has any."""
+
+
 def _check_defaults(feature: str, schema: type[pydantic.BaseModel]) -> None:
     try:
         schema()
@@ -73,7 +96,7 @@ def _check_defaults(feature: str, schema: type[pydantic.BaseModel]) -> None:
 class FeatureSettings:
     """Typed settings and on/off flags of every feature, per guild (see the module docstring)."""
 
-    __slots__ = ("_logged", "_repository", "_schemas")
+    __slots__ = ("_logged", "_modules", "_repository", "_schemas")
 
     def __init__(
         self,
@@ -83,6 +106,7 @@ class FeatureSettings:
         """Read and write through ``repository``; ``schemas`` maps feature -> its model."""
         self._repository = repository
         self._schemas: dict[str, type[pydantic.BaseModel]] = {}
+        self._modules: dict[str, ModuleEntry] = {}
         for feature, schema in (schemas or {}).items():
             self.declare(feature, schema)
         self._logged: set[tuple[int, str]] = set()
@@ -98,6 +122,17 @@ class FeatureSettings:
             raise ValueError(msg)
         _check_defaults(feature, schema)
         self._schemas[feature] = schema
+
+    def declare_module(self, entry: ModuleEntry) -> None:
+        """Add a module admins can see in ``/settings`` (and its schema, if it has one)."""
+        if entry.schema is not None:
+            self.declare(entry.name, entry.schema)
+        self._modules[entry.name] = entry
+
+    @property
+    def modules(self) -> Mapping[str, ModuleEntry]:
+        """Every declared module, by name, in load order."""
+        return self._modules
 
     @property
     def schemas(self) -> Mapping[str, type[pydantic.BaseModel]]:

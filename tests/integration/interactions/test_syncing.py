@@ -35,8 +35,17 @@ async def test_sync_commands_registers_every_module_command_when_run() -> None:
             DEFAULT_TOKEN, sim.rest_url, [core_module(declaring_kit("test"))]
         )
         after_again = await _registered(sim.rest_url)
-    assert count == 7
+    assert count == 8
     assert registered["ping"] == "Show the gateway and REST latency."
-    assert set(registered) == {"ping", "shard", "boom", "slow", "slow-boom", "limited", "silent"}
-    assert again == 2
-    assert set(after_again) == {"ping", "shard"}
+    assert set(registered) == {
+        "ping",
+        "shard",
+        "settings",
+        "boom",
+        "slow",
+        "slow-boom",
+        "limited",
+        "silent",
+    }
+    assert again == 3
+    assert set(after_again) == {"ping", "shard", "settings"}

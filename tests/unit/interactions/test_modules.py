@@ -10,7 +10,13 @@ from shoal.features.core import core_module
 from shoal.interactions.claiming import ClaimOutcome
 from shoal.interactions.gating import ListenerGate
 from shoal.interactions.limits import RateLimitRule, RateLimitScope
-from shoal.interactions.modules import Listener, Module, load_modules, rate_limits_of
+from shoal.interactions.modules import (
+    Listener,
+    Module,
+    load_modules,
+    rate_limits_of,
+    top_level_commands,
+)
 from shoal.interactions.syncing import command_builders
 from shoal.kit.building import declaring_kit
 
@@ -59,11 +65,7 @@ def test_load_modules_adds_plugins_and_listeners_when_names_are_unique() -> None
         client, [core_module(declaring_kit("test")), _module("fun", "roll"), listening], gate=_GATE
     )
     assert set(client.plugins) == {"core", "fun"}
-    assert {c.name for c in client.walk_commands(hikari.CommandType.SLASH)} == {
-        "ping",
-        "shard",
-        "roll",
-    }
+    assert {c.name for c in top_level_commands(client)} == {"ping", "shard", "settings", "roll"}
     subscribed = client.app.event_manager.get_listeners(hikari.GuildMessageCreateEvent)
     # Subscribed wrapped by the gate, never as given.
     assert _on_message not in subscribed
@@ -104,7 +106,7 @@ def test_command_builders_describe_every_command_when_given_modules() -> None:
     builders = command_builders(
         _TOKEN, [core_module(declaring_kit("test")), _module("fun", "roll")]
     )
-    assert sorted(b.name for b in builders) == ["ping", "roll", "shard"]
+    assert sorted(b.name for b in builders) == ["ping", "roll", "settings", "shard"]
     ping = next(b for b in builders if b.name == "ping")
     assert isinstance(ping, hikari.api.SlashCommandBuilder)
     assert ping.description == "Show the gateway and REST latency."

@@ -1,4 +1,4 @@
-"""``/ping`` and ``/shard``, and the core module that carries them.
+"""``/ping``, ``/shard`` and ``/settings``, and the core module that carries them.
 
 hikari-arc reads handler signatures at runtime (options and injected dependencies), so
 the types in them are imported at runtime here.
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import arc
 
 from shoal.features.core.rules import ping_text, shard_text
+from shoal.features.core.settings_commands import settings_group
 from shoal.interactions.identity import WorkerIdentity  # noqa: TC001 - arc reads it at runtime
 from shoal.interactions.modules import Module
 from shoal.interactions.replying import reply
@@ -60,9 +61,10 @@ async def shard(
     )
 
 
-def core_module(kit: FeatureKit) -> Module:  # noqa: ARG001 - /ping and /shard need no service
+def core_module(kit: FeatureKit) -> Module:  # noqa: ARG001 - its handlers inject the kit
     """Return a fresh core module (its plugin can join one client only)."""
     plugin = arc.GatewayPlugin("core")
     plugin.include(arc.slash_command("ping", "Show the gateway and REST latency.")(ping))
     plugin.include(arc.slash_command("shard", "Show which shard and pod serve this server.")(shard))
+    settings_group(plugin)
     return Module(name="core", title="Core", is_switchable=False, plugins=(plugin,))
