@@ -11,6 +11,9 @@ from shoal.interactions.modules import Module
 from shoal.kit.running import FeatureRuntime
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+    from typing import Any
+
     import pytest
 
     from shoal.kit.messages import MessageFacts
@@ -69,7 +72,7 @@ def test_a_failing_tap_is_logged_once_and_the_others_still_run(
 async def test_hooks_run_in_module_order_at_start_and_reverse_at_stop() -> None:
     order: list[str] = []
 
-    def hook(label: str):  # noqa: ANN202 - a hook factory
+    def hook(label: str) -> Callable[[], Coroutine[Any, Any, None]]:
         async def run() -> None:
             order.append(label)
 
