@@ -1,0 +1,1 @@
+"""Integration tests of the features, against real Redis and PostgreSQL."""

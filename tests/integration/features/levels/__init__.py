@@ -1,0 +1,1 @@
+"""Integration tests of the levels feature: ledger, flushing and the tap."""
