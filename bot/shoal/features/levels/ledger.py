@@ -206,6 +206,11 @@ class XpLedger:
         self._reset_chunk = register(lua.RESET_CHUNK)
         self._swap = register(lua.SWAP_REBUILT)
 
+    @property
+    def cooldown_ms(self) -> int:
+        """How long a member earns nothing after a grant."""
+        return self._cooldown_ms
+
     # --- grants -----------------------------------------------------------------------
 
     async def grant(self, guild_id: int, user_id: int, *, now_ms: int) -> GrantResult:
