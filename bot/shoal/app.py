@@ -12,7 +12,6 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 from shoal.features.core.commands import core_module
-from shoal.gateway.registry import read_registry
 from shoal.gateway.reporting import MetricsReporter
 from shoal.gateway.rest_limiting import RedisGlobalLimiter, SharedGlobalBucketManager
 from shoal.gateway.rest_tracing import instrument_rest
@@ -42,6 +41,7 @@ from shoal.storage.probing import (
 )
 from shoal.storage.redis_client import close_redis, create_redis, create_redis_when_up
 from shoal.storage.redis_keys import RedisKeys
+from shoal.storage.shard_registry import read_registry
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -3,9 +3,9 @@
 Every pass is idempotent and level-based, so kopf runs the same function on create,
 update, resume and a timer. A pass reads the spec and Secrets, asks Discord for
 ``GET /gateway/bot``, reads the shard registry in Redis (guild totals, READY shards not
-stale, fatal closes), plans the shard count (:func:`shoal.planning.sharding.decide_shard_count`),
-steps the blue/green reshard machine (:func:`shoal.planning.resharding.step_reshard`)
-whose state lives in ``status.reshard``, carries out its actions (StatefulSets,
+stale, fatal closes), asks :func:`shoal.planning.reconciling.decide_reconcile` (the same
+decision ``shoal local up`` makes) for the shard count and the step of the blue/green
+reshard machine whose state lives in ``status.reshard``, carries out its actions (StatefulSets,
 Services, PDBs, the active-generation key), removes orphaned generations
 (``generation_removing``), keeps Lavalink (``lavalink_reconciling``) and
 the command-sync Job in line, and returns the new status. If an action fails the
@@ -23,22 +23,25 @@ import logging
 import math
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from shoal.gateway.registry import read_guild_history, read_registry, record_guild_total
-from shoal.planning.registry_staleness import ready_by_generation
+from shoal.planning.reconciling import (
+    PlanningRules,
+    decide_reconcile,
+    fleet_observation,
+    growth_policy,
+)
 from shoal.planning.resharding import (
     ActivateGeneration,
     RemoveGeneration,
-    ReshardObservation,
     ReshardState,
     RunGeneration,
-    step_reshard,
 )
-from shoal.planning.sharding import GrowthPolicy, ShardDecision, ShardPolicy, decide_shard_count
+from shoal.planning.sharding import ShardPolicy
+from shoal.storage.fatal_closes import clear_fatal_closes, read_fatal_closes
 from shoal.storage.redis_keys import RedisKeys
+from shoal.storage.shard_registry import read_guild_history, read_registry, record_guild_total
 from shoal_operator import children
 from shoal_operator.conditions import bot_conditions, bot_phase, iso_time, merge_conditions
 from shoal_operator.discord_api import (
@@ -57,21 +60,18 @@ if TYPE_CHECKING:
 
     import aiohttp
 
-    from shoal.gateway.registry import RegistryEntry
     from shoal.planning.resharding import ReshardAction
+    from shoal.storage.fatal_closes import FatalCloseRecord
+    from shoal.storage.shard_registry import RegistryEntry
     from shoal_operator.metrics import OperatorMetrics
 
-__all__ = ["BotRef", "Connections", "EventSink", "reconcile"]
+__all__ = ["BotRef", "Connections", "EventSink", "planning_rules", "pods_of", "reconcile"]
 
 _LOG = logging.getLogger(__name__)
 #: The guild history gets a sample at most this often (a day of samples is kept).
 _HISTORY_INTERVAL_S: Final = 60.0
-#: Guild history spanning less than this gives no growth forecast.
-_MIN_TREND_SPAN_S: Final = 3 * 3600.0
 #: Close codes that need a person (token, intents, a shard the bot cannot run).
 _DEGRADING_CLOSES: Final = frozenset({4004, 4010, 4012, 4013, 4014})
-#: Discord's "sharding required": the bot has too many guilds per shard. Reshard.
-_SHARDING_REQUIRED: Final = 4011
 _JOB = resource_of("batch/v1", "Job")
 
 
@@ -141,7 +141,13 @@ class _Observed:
     entries: Sequence[RegistryEntry]
     guild_total: int | None
     history: Sequence[tuple[float, int]]
-    fatal_codes: Mapping[int, str]
+    fatal: Mapping[str, FatalCloseRecord]
+    """Pod -> its fatal close record."""
+
+    @property
+    def fatal_codes(self) -> dict[int, str]:
+        """Close code -> its reason, over every pod's record."""
+        return {record.code: record.reason for record in self.fatal.values()}
 
 
 async def _secret(kube: KubeApi, namespace: str, ref: SecretKeyRef, field: str) -> str:
@@ -153,7 +159,6 @@ async def _secret(kube: KubeApi, namespace: str, ref: SecretKeyRef, field: str) 
 
 async def _observe(
     spec: BotSpec,
-    bot: BotRef,
     redis: Redis,
     keys: RedisKeys,
     *,
@@ -173,18 +178,9 @@ async def _observe(
         entries = await read_registry(redis, keys)
         total = await record_guild_total(redis, keys, now=now, min_interval_s=_HISTORY_INTERVAL_S)
         history = await read_guild_history(redis, keys)
-        raw_fatal = await redis.mget([keys.fatal_close(pod) for pod in pods]) if pods else []
+        fatal = await read_fatal_closes(redis, keys, pods)
     except (RedisError, OSError) as error:
         raise _Problem("RedisUnavailable", f"cannot use the bot's Redis: {error}") from None
-    fatal: dict[int, str] = {}
-    for raw in raw_fatal:
-        if raw is None:
-            continue
-        try:
-            record = orjson.loads(raw)
-            fatal[int(record["code"])] = str(record["reason"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            _LOG.warning("unreadable fatal close record", extra={"bot": bot.name})
     if total is None and not entries:
         # Nothing registered yet (a first deployment): Discord's approximate count sizes it.
         total = await fetch_approximate_guild_count(
@@ -193,56 +189,33 @@ async def _observe(
     return _Observed(gateway, entries, total, history, fatal)
 
 
-def _decide(spec: BotSpec, state: ReshardState, observed: _Observed, now: float) -> ShardDecision:
-    gateway = observed.gateway
-    if spec.shards.mode == "Fixed" and spec.shards.count is not None:
-        count = spec.shards.count
-        return ShardDecision(count, "Fixed", f"spec.shards.count is {count}", None)
-    policy = ShardPolicy(
-        target_guilds_per_shard=spec.shards.target_guilds_per_shard,
-        max_guilds_per_shard=spec.shards.max_guilds_per_shard,
-        headroom=spec.shards.headroom,
+def planning_rules(spec: BotSpec) -> PlanningRules:
+    """Return the planning rules of the DiscordBot ``spec`` (its ``shards`` section)."""
+    shards = spec.shards
+    return PlanningRules(
+        policy=ShardPolicy(
+            target_guilds_per_shard=shards.target_guilds_per_shard,
+            max_guilds_per_shard=shards.max_guilds_per_shard,
+            headroom=shards.headroom,
+        ),
+        growth=growth_policy(
+            horizon_s=shards.growth_horizon_s, cooldown_s=shards.shrink_cooldown_s
+        ),
+        fixed_shards=shards.count if shards.mode == "Fixed" else None,
+        fixed_source="spec.shards.count",
     )
-    growth = GrowthPolicy(
-        horizon_s=spec.shards.growth_horizon_s,
-        cooldown_s=spec.shards.shrink_cooldown_s,
-        # A trend needs hours of samples: one odd sample must not set off a reshard.
-        min_span_s=max(600.0, min(_MIN_TREND_SPAN_S, spec.shards.growth_horizon_s)),
-    )
-    # While a reshard runs, plan from its target: growth during the switch must not abort it.
-    current = state.target_shards or state.active_shards
-    decision = decide_shard_count(
-        current_shards=current,
-        guild_total=observed.guild_total or 0,
-        history=observed.history,
-        policy=policy,
-        growth=growth,
-        max_concurrency=gateway.max_concurrency,
-        recommended=gateway.recommended_shards,
-        now=now,
-        last_reshard_at=state.last_reshard_at,
-    )
-    if _SHARDING_REQUIRED in observed.fatal_codes and decision.shards <= state.active_shards:
-        mc = gateway.max_concurrency
-        grown = (state.active_shards // mc + 1) * mc
-        return ShardDecision(
-            grown,
-            "ShardingRequired",
-            f"Discord closed a shard with 4011 (too many guilds): growing to {grown} shards",
-            decision.forecast_guilds,
-        )
-    return decision
 
 
-def _pods_of(state: ReshardState, per_pod: int, bot: str) -> list[str]:
-    pods: list[str] = []
+def pods_of(state: ReshardState, per_pod: int, bot: str) -> dict[str, int]:
+    """Return pod name -> its generation's shard count, for every pod ``state`` runs."""
+    pods: dict[str, int] = {}
     for generation, shards in (
         (state.active_generation, state.active_shards),
         (state.target_generation, state.target_shards),
     ):
         if generation is not None and shards:
             name = children.shard_set_name(bot, generation)
-            pods.extend(f"{name}-{i}" for i in range(math.ceil(shards / per_pod)))
+            pods.update({f"{name}-{i}": shards for i in range(math.ceil(shards / per_pod))})
     return pods
 
 
@@ -349,24 +322,25 @@ async def _run_pass(
     token = await _secret(kube, bot.namespace, token_ref, "spec.tokenSecretRef")
     redis = connections.redis(await _secret(kube, bot.namespace, redis_ref, "spec.redis"))
     keys = RedisKeys(children.redis_namespace_for(bot.namespace, bot.name))
-    pods = _pods_of(state, spec.shards.shards_per_pod, bot.name)
+    shards_of_pod = pods_of(state, spec.shards.shards_per_pod, bot.name)
+    pods = list(shards_of_pod)
     observed = await _observe(
-        spec, bot, redis, keys, token=token, http=connections.http, now=now, pods=pods
+        spec, redis, keys, token=token, http=connections.http, now=now, pods=pods
     )
-    decision = _decide(spec, state, observed, now)
-    expected = {state.active_generation: state.active_shards}
-    if state.target_generation is not None and state.target_shards:
-        expected[state.target_generation] = state.target_shards
-    ready_shards = ready_by_generation(observed.entries, expected, now=now)
-    step = step_reshard(
+    planned = decide_reconcile(
         state,
-        ReshardObservation(
-            desired_shards=decision.shards,
-            ready_shards=ready_shards,
-            session_starts_remaining=observed.gateway.session_starts_remaining,
+        fleet_observation(
+            observed.gateway,
+            guild_total=observed.guild_total,
+            history=observed.history,
+            entries=observed.entries,
+            close_codes={pod: record.code for pod, record in observed.fatal.items()},
+            shards_of_pod=shards_of_pod,
             now=now,
         ),
+        planning_rules(spec),
     )
+    decision, ready_shards, step = planned.decision, planned.ready_shards, planned.step
     for action in step.actions:
         await _act(action, spec, bot, body, kube=kube, redis=redis, keys=keys)
     for event in step.events:
@@ -381,8 +355,8 @@ async def _run_pass(
     result.ready = ready_shards.get(step.state.active_generation, 0)
     if step.state.target_generation is not None:
         result.target_ready = ready_shards.get(step.state.target_generation, 0)
-    if result.ready >= step.state.active_shards > 0 and observed.fatal_codes:
-        await redis.delete(*(keys.fatal_close(pod) for pod in pods))  # it recovered
+    if result.ready >= step.state.active_shards > 0 and observed.fatal:
+        await clear_fatal_closes(redis, keys, pods)  # it recovered
     nodes, nodes_ready = await reconcile_lavalink(
         spec,
         namespace=bot.namespace,

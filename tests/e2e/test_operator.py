@@ -20,8 +20,8 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from shoal.gateway.registry import read_registry
 from shoal.storage.redis_keys import RedisKeys
+from shoal.storage.shard_registry import read_registry
 from shoal_operator import children
 from shoal_sim.discord.server import running_simulator
 from tests.e2e.kube.kubelet import SimulatedKubelet

@@ -3,14 +3,17 @@
 Every few seconds :class:`ReshardController` does what the operator's reconcile does, with
 worker processes in place of StatefulSets: it reads ``GET /gateway/bot`` (the recommended
 count, ``max_concurrency`` and the session starts left), the shard registry, records the
-guild total into the history and reads it back, asks
-:func:`shoal.planning.sharding.decide_shard_count` for the count, steps
-:func:`shoal.planning.resharding.step_reshard` and carries out its actions:
+guild total into the history and reads it back, reads the fatal-close records of its
+workers (``keys.fatal_close(pod)``, as the operator does: a 4011 close grows the count),
+asks :func:`shoal.planning.reconciling.decide_reconcile` (the operator's own decision)
+for the count and the step of the reshard machine, and carries out its actions:
 ``RunGeneration`` starts the generation's workers if they do not run
 (:class:`shoal.local.workers.WorkerGenerations`), ``ActivateGeneration`` writes the
 active-generation key, ``RemoveGeneration`` stops the generation's workers with SIGTERM.
 The :class:`~shoal.planning.resharding.ReshardState` lives in memory (a local run ends
-with its processes). Each reshard event becomes a status line.
+with its processes). Each reshard event becomes a status line. Once the active
+generation is READY again, the fatal-close records of its workers are deleted (it
+recovered), as the operator does.
 
 A step that cannot observe (Discord or Redis unreachable) or act (Redis) is skipped and
 said once; its state is not advanced, so the next step replays it, as the operator does.
@@ -28,18 +31,20 @@ from typing import TYPE_CHECKING, Final
 
 import redis.exceptions
 
-from shoal.gateway.registry import read_guild_history, read_registry, record_guild_total
 from shoal.local.discovering import fetch_gateway_bot
 from shoal.local.errors import LocalUpError
-from shoal.local.reshards import desired_shards, expected_shards, reshard_line
-from shoal.planning.registry_staleness import ready_by_generation
-from shoal.planning.resharding import (
-    ActivateGeneration,
-    ReshardObservation,
-    RunGeneration,
-    step_reshard,
+from shoal.local.reshards import reshard_line
+from shoal.planning.reconciling import (
+    PlanningRules,
+    decide_reconcile,
+    expected_shards,
+    fleet_observation,
+    growth_policy,
 )
+from shoal.planning.resharding import ActivateGeneration, RunGeneration
 from shoal.planning.sharding import GrowthPolicy, ShardPolicy
+from shoal.storage.fatal_closes import clear_fatal_closes, read_fatal_closes
+from shoal.storage.shard_registry import read_guild_history, read_registry, record_guild_total
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -49,8 +54,8 @@ if TYPE_CHECKING:
 
     from shoal.local.discovering import GatewayBotInfo
     from shoal.local.workers import WorkerGenerations
+    from shoal.planning.reconciling import ReconcileDecision
     from shoal.planning.resharding import ReshardAction, ReshardState, ReshardStep
-    from shoal.planning.sharding import ShardDecision
     from shoal.storage.redis_keys import RedisKeys
 
 __all__ = ["ReshardController", "ReshardSettings"]
@@ -59,6 +64,13 @@ logger = logging.getLogger(__name__)
 
 #: The operator's history interval: a sample a minute, so a day of samples spans a day.
 _HISTORY_INTERVAL_S: Final = 60.0
+#: The operator's default horizon and shrink cooldown (a DiscordBot that sets neither).
+_DEFAULT_GROWTH: Final = GrowthPolicy()
+
+
+def _operator_growth() -> GrowthPolicy:
+    """Return the growth rules the operator runs a DiscordBot with by default."""
+    return growth_policy(horizon_s=_DEFAULT_GROWTH.horizon_s, cooldown_s=_DEFAULT_GROWTH.cooldown_s)
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,15 +85,26 @@ class ReshardSettings:
     """A count given with ``--shards``: never changed (the operator's Fixed spec)."""
     policy: ShardPolicy = dataclasses.field(default_factory=ShardPolicy)
     """Density and cap rules (the operator's defaults)."""
-    growth: GrowthPolicy = dataclasses.field(default_factory=GrowthPolicy)
+    growth: GrowthPolicy = dataclasses.field(default_factory=_operator_growth)
     """Forecast and shrink rules (the operator's defaults)."""
+
+    @property
+    def rules(self) -> PlanningRules:
+        """The planning rules of the run (what the operator reads from a DiscordBot spec)."""
+        return PlanningRules(
+            policy=self.policy,
+            growth=self.growth,
+            fixed_shards=self.fixed_shards,
+            fixed_source="--shards",
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Observed:
     gateway: GatewayBotInfo
-    decision: ShardDecision
-    ready: dict[int, int]
+    planned: ReconcileDecision
+    fatal_pods: list[str]
+    """The workers that have a fatal close record."""
 
 
 class ReshardController:
@@ -178,18 +201,13 @@ class ReshardController:
         observed = await self._observe(now)
         if observed is None:
             return None
-        step = step_reshard(
-            self._state,
-            ReshardObservation(
-                desired_shards=observed.decision.shards,
-                ready_shards=observed.ready,
-                session_starts_remaining=observed.gateway.session_starts_remaining,
-                now=now,
-            ),
-        )
+        step = observed.planned.step
         try:
             for action in step.actions:
                 await self._act(action, observed.gateway.max_concurrency)
+            active_ready = observed.planned.ready_shards.get(step.state.active_generation, 0)
+            if observed.fatal_pods and active_ready >= step.state.active_shards > 0:
+                await clear_fatal_closes(self._redis, self._keys, observed.fatal_pods)
         except (redis.exceptions.RedisError, OSError) as exc:
             self._problem(f"reshard: a step was not carried out, it will be again: {exc}")
             return None
@@ -200,7 +218,11 @@ class ReshardController:
             if event.reason == "ReshardCompleted":
                 self.reshards_completed += 1
             line = reshard_line(
-                event, before=before, after=step.state, why=observed.decision.message, now=now
+                event,
+                before=before,
+                after=step.state,
+                why=observed.planned.decision.message,
+                now=now,
             )
             if event.is_warning:
                 self._problem(line)
@@ -226,22 +248,30 @@ class ReshardController:
                 min_interval_s=self._settings.history_interval_s,
             )
             history = await read_guild_history(self._redis, self._keys)
+            shards_of_pod = self._shards_of_workers()
+            fatal = await read_fatal_closes(self._redis, self._keys, list(shards_of_pod))
         except (redis.exceptions.RedisError, OSError) as exc:
             self._problem(f"reshard: skipped a step, Redis did not answer: {exc}")
             return None
-        decision = desired_shards(
-            fixed_shards=self._settings.fixed_shards,
-            state=self._state,
+        observation = fleet_observation(
+            gateway,
             guild_total=total,
             history=history,
-            policy=self._settings.policy,
-            growth=self._settings.growth,
-            max_concurrency=gateway.max_concurrency,
-            recommended=gateway.recommended_shards,
+            entries=entries,
+            close_codes={pod: record.code for pod, record in fatal.items()},
+            shards_of_pod=shards_of_pod,
             now=now,
         )
-        ready = ready_by_generation(entries, expected_shards(self._state), now=now)
-        return _Observed(gateway, decision, ready)
+        planned = decide_reconcile(self._state, observation, self._settings.rules)
+        return _Observed(gateway, planned, list(fatal))
+
+    def _shards_of_workers(self) -> dict[str, int]:
+        """Return worker (pod) name -> its generation's shard count, for the state's generations."""
+        return {
+            worker.name: shards
+            for generation, shards in expected_shards(self._state).items()
+            for worker in self._generations.workers_of(generation)
+        }
 
     async def _act(self, action: ReshardAction, max_concurrency: int) -> None:
         if isinstance(action, RunGeneration):

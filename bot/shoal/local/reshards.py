@@ -1,14 +1,12 @@
 """Pure decisions of a local reshard, and the lines it prints.
 
-A local run reshards with the operator's logic: :func:`shoal.planning.sharding.
-decide_shard_count` picks the count and :func:`shoal.planning.resharding.step_reshard`
-the steps. Owns only what running them on one machine adds: the shard count each running
-generation is expected to have, the count a run wants (a fixed ``--shards`` wins over
-the plan), how many guilds a ``--grow`` run adds next and when it stops, a reshard event
-as a status line, and the simulator's interaction counts read as a verdict. Which
-registry entries are READY shards is the operator's rule too
-(:func:`shoal.planning.registry_staleness.ready_by_generation`). No I/O:
-:mod:`shoal.local.resharding` and :mod:`shoal.local.growing` act on these.
+A local run reshards with the operator's own decision (:func:`shoal.planning.reconciling.
+decide_reconcile`: the count, a fixed ``--shards``, 4011 closes, the READY shards and the
+reshard step). Owns only what running it on one machine adds: the generation the
+active-generation key names, how many guilds a ``--grow`` run adds next and when it
+stops, a reshard event as a status line, and the simulator's interaction counts read as
+a verdict. No I/O: :mod:`shoal.local.resharding` and :mod:`shoal.local.growing` act on
+these.
 """
 
 from __future__ import annotations
@@ -18,19 +16,15 @@ import math
 from typing import TYPE_CHECKING, Any, Final
 
 from shoal.planning.resharding import ReshardPhase
-from shoal.planning.sharding import ShardDecision, decide_shard_count
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
 
     from shoal.planning.resharding import ReshardEvent, ReshardState
-    from shoal.planning.sharding import GrowthPolicy, ShardPolicy
 
 __all__ = [
     "InteractionTally",
     "active_key_generation",
-    "desired_shards",
-    "expected_shards",
     "guilds_due",
     "interaction_tally",
     "is_growing",
@@ -46,14 +40,6 @@ _VERBS: Final = {
 }
 
 
-def expected_shards(state: ReshardState) -> dict[int, int]:
-    """Return generation -> shard count of every generation that should run in ``state``."""
-    expected = {state.active_generation: state.active_shards} if state.active_shards else {}
-    if state.target_generation is not None and state.target_shards:
-        expected[state.target_generation] = state.target_shards
-    return expected
-
-
 def active_key_generation(state: ReshardState) -> int:
     """Return the generation the active-generation key names in ``state``.
 
@@ -63,39 +49,6 @@ def active_key_generation(state: ReshardState) -> int:
     if state.phase is ReshardPhase.SWITCHING and state.target_generation is not None:
         return state.target_generation
     return state.active_generation
-
-
-def desired_shards(  # noqa: PLR0913 - the planner's inputs, all keyword-only
-    *,
-    fixed_shards: int | None,
-    state: ReshardState,
-    guild_total: int | None,
-    history: Sequence[tuple[float, int]],
-    policy: ShardPolicy,
-    growth: GrowthPolicy,
-    max_concurrency: int,
-    recommended: int | None,
-    now: float,
-) -> ShardDecision:
-    """Return the count the fleet should run: ``fixed_shards`` if given, else the plan's.
-
-    Like the operator's Fixed spec, a count given with ``--shards`` never changes; without
-    one the operator's planner decides from the registry's guild total (0 before any shard
-    registered: Discord's recommendation then decides).
-    """
-    if fixed_shards is not None:
-        return ShardDecision(fixed_shards, "Fixed", f"--shards is {fixed_shards}", None)
-    return decide_shard_count(
-        current_shards=state.active_shards,
-        guild_total=guild_total or 0,
-        history=history,
-        policy=policy,
-        growth=growth,
-        max_concurrency=max_concurrency,
-        recommended=recommended,
-        now=now,
-        last_reshard_at=state.last_reshard_at,
-    )
 
 
 def guilds_due(*, rate_per_s: float, elapsed_s: float, added: int) -> int:

@@ -5,7 +5,7 @@ plain sample, totalling the fleet's entries of the shard registry (a stale entry
 READY shard: :func:`as_seen_at`), the rate between two
 samples, and the text of the live table (redrawn in place on a terminal) and of the plain
 periodic line (anything else). Does not own fetching the readings or writing the text
-(:mod:`shoal.local.watching`) nor the registry's format (:mod:`shoal.gateway.registry`).
+(:mod:`shoal.local.watching`) nor the registry's format (:mod:`shoal.storage.shard_registry`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from shoal.planning.registry_staleness import is_stale, shown_state
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
-    from shoal.gateway.registry import RegistryEntry
+    from shoal.storage.shard_registry import RegistryEntry
 
 __all__ = [
     "GenerationRow",

@@ -18,21 +18,15 @@ import aiohttp
 
 from shoal.local.errors import LocalUpError
 from shoal.local.growing import GuildGrowth
-from shoal.local.reshards import (
-    active_key_generation,
-    expected_shards,
-    interaction_tally,
-    is_growing,
-    tally_line,
-)
+from shoal.local.reshards import active_key_generation, interaction_tally, is_growing, tally_line
 from shoal.local.simulating import LoadDriver, LoadRun
 from shoal.local.spawning import log_tail
 from shoal.local.status import generation_rows, registry_summary, status_row
+from shoal.planning.reconciling import expected_shards
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from shoal.gateway.registry import RegistryEntry
     from shoal.local.keeping import WorkerKeeper
     from shoal.local.options import LocalOptions
     from shoal.local.resharding import ReshardController
@@ -42,6 +36,7 @@ if TYPE_CHECKING:
     from shoal.local.watching import FleetReader, StatusBoard
     from shoal.local.workers import WorkerGenerations
     from shoal.planning.resharding import ReshardState
+    from shoal.storage.shard_registry import RegistryEntry
 
 __all__ = ["Fleet", "FleetSupervisor", "RunOutcome", "guild_growth", "load_driver"]
 

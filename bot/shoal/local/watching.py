@@ -16,18 +16,18 @@ from typing import TYPE_CHECKING, Final, TextIO
 import aiohttp
 import redis.exceptions
 
-from shoal.gateway.registry import read_registry
 from shoal.local.status import as_seen_at, format_line, format_table, headline, redraw, sim_sample
+from shoal.storage.shard_registry import read_registry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from redis.asyncio import Redis
 
-    from shoal.gateway.registry import RegistryEntry
     from shoal.local.simulating import SimulatorControl
     from shoal.local.status import SimSample, StatusRow
     from shoal.storage.redis_keys import RedisKeys
+    from shoal.storage.shard_registry import RegistryEntry
 
 __all__ = ["FleetReader", "StatusBoard"]
 

@@ -2,7 +2,7 @@
 
 Pure: the worker counts from raw payloads with no cache (``shoal.gateway.counting``); the
 registry reader, the operator and ``shoal status`` total the counts. Does not own how
-counts are stored (``shoal.gateway.registry``).
+counts are stored (``shoal.storage.shard_registry``).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ lost its network keep saying READY until then. Every reader that counts READY sh
 
 Pure, stdlib only. Ages are the reader's clock minus the writer's (``updated_at``, unix
 time): the pods' clocks are assumed synchronised (NTP) far better than a second. Does not
-own the entries' format nor reading them (``shoal.gateway.registry``).
+own the entries' format nor reading them (``shoal.storage.shard_registry``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ READY_STATE: Final = "ready"
 
 
 class RegistryReading(Protocol):
-    """What these rules read of a registry entry (``shoal.gateway.registry.RegistryEntry``)."""
+    """What these rules read of a registry entry (``shoal.storage.shard_registry``'s)."""
 
     @property
     def generation(self) -> int:

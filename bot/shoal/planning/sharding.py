@@ -109,7 +109,8 @@ class ShardDecision:
     shards: int
     """The count to run (the current one when nothing changes)."""
     reason: str
-    """CamelCase: Initial, Steady, CapReached, RecommendedRaised, ForecastCrossesCap, Shrink."""
+    """CamelCase: Initial, Steady, CapReached, RecommendedRaised, ForecastCrossesCap, Shrink;
+    Fixed and ShardingRequired from :func:`shoal.planning.reconciling.decide_target_shards`."""
     message: str
     """One human sentence with the figures (for Kubernetes Events and conditions)."""
     forecast_guilds: int | None

@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from shoal.gateway.registry import (
+from shoal.gateway.registry import ShardRegistry
+from shoal.gateway.shard import ShardSnapshot
+from shoal.observability.shard_status import ShardStatus
+from shoal.storage.shard_registry import (
     RegistryEntry,
-    ShardRegistry,
     read_guild_history,
     read_registry,
     record_guild_total,
 )
-from shoal.gateway.shard import ShardSnapshot
-from shoal.observability.shard_status import ShardStatus
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

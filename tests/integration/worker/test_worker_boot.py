@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Final
 
-from shoal.gateway.registry import read_registry
 from shoal.planning.identifying import cold_boot_bound_s
+from shoal.storage.shard_registry import read_registry
 from shoal_sim.discord.server import running_simulator
 from tests.integration.gateway.polling import until_true
 from tests.integration.worker.fleets import WINDOW_S, fleet_world, spawn_worker

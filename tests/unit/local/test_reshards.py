@@ -1,4 +1,4 @@
-"""A local reshard's pure decisions: expected generations, the count, growth, the lines."""
+"""A local reshard's pure decisions: the key's generation, growth, the lines, the tally."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import pytest
 from shoal.local.reshards import (
     InteractionTally,
     active_key_generation,
-    desired_shards,
-    expected_shards,
     guilds_due,
     interaction_tally,
     is_growing,
@@ -18,7 +16,6 @@ from shoal.local.reshards import (
     tally_line,
 )
 from shoal.planning.resharding import ReshardEvent, ReshardPhase, ReshardState
-from shoal.planning.sharding import GrowthPolicy, ShardPolicy
 
 _STEADY = ReshardState(active_generation=0, active_shards=24)
 _STARTING = ReshardState(
@@ -40,49 +37,11 @@ _SWITCHING = ReshardState(
 _DONE = ReshardState(active_generation=1, active_shards=28, last_reshard_at=121.0)
 
 
-def test_expected_shards_lists_both_generations_when_a_reshard_runs() -> None:
-    assert expected_shards(_STEADY) == {0: 24}
-    assert expected_shards(_STARTING) == {0: 24, 1: 28}
-    assert expected_shards(ReshardState()) == {}
-
-
 def test_active_key_generation_is_the_target_when_the_reshard_switched() -> None:
     assert active_key_generation(_STEADY) == 0
     assert active_key_generation(_STARTING) == 0
     assert active_key_generation(_SWITCHING) == 1
     assert active_key_generation(_DONE) == 1
-
-
-def _desired(**overrides: Any) -> int:  # noqa: ANN401 - the planner's inputs
-    values: dict[str, Any] = {
-        "fixed_shards": None,
-        "state": _STEADY,
-        "guild_total": 20_000,
-        "history": [],
-        "policy": ShardPolicy(),
-        "growth": GrowthPolicy(),
-        "max_concurrency": 4,
-        "recommended": 20,
-        "now": 1_000.0,
-    }
-    values.update(overrides)
-    return desired_shards(**values).shards
-
-
-def test_desired_shards_keeps_the_count_when_nothing_grew() -> None:
-    assert _desired() == 24
-
-
-def test_desired_shards_grows_when_discord_recommends_more_than_the_shards_running() -> None:
-    assert _desired(guild_total=24_756, recommended=25) == 28
-
-
-def test_desired_shards_keeps_a_fixed_count_when_the_plan_would_grow() -> None:
-    assert _desired(fixed_shards=24, guild_total=60_000, recommended=60) == 24
-
-
-def test_desired_shards_plans_from_the_recommendation_when_no_shard_registered_yet() -> None:
-    assert _desired(guild_total=None) == 24  # no shrink from a registry not written yet
 
 
 @pytest.mark.parametrize(

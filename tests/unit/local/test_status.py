@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 
-from shoal.gateway.registry import RegistryEntry
 from shoal.local.status import (
     GenerationRow,
     RegistrySummary,
@@ -23,6 +22,7 @@ from shoal.local.status import (
     sim_sample,
     status_row,
 )
+from shoal.storage.shard_registry import RegistryEntry
 
 
 def _stats(**overrides: Any) -> dict[str, Any]:  # noqa: ANN401 - JSON values

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from shoal.gateway.registry import REGISTRY_REFRESH_S, RegistryEntry
 from shoal.observability.shard_status import ShardStatus
 from shoal.planning.registry_staleness import (
     READY_STATE,
+    REGISTRY_REFRESH_S,
     STALE_AFTER_S,
     is_counted_ready,
     is_stale,
     ready_by_generation,
     shown_state,
 )
+from shoal.storage.shard_registry import RegistryEntry
 
 _NOW = 1_700_000_100.0
 
