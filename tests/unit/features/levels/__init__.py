@@ -1,0 +1,1 @@
+"""Tests of the levels feature's pure rules and settings."""
