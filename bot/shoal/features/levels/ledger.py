@@ -273,17 +273,16 @@ class XpLedger:
         keys = self._keys
         until_ms = str(now_ms + self._cooldown_ms)
         amount, now, cooldown = str(self._xp_per_message), str(now_ms), str(self._cooldown_ms)
+        dirty = keys.dirty()
+        guild_keys: dict[int, tuple[str, str, str]] = {}
         async with self._redis.pipeline(transaction=False) as pipe:
             for grant in grants:
                 guild_id, user_id = grant.guild_id, grant.user_id
+                built, board, left = guild_keys.get(guild_id) or guild_keys.setdefault(
+                    guild_id, (keys.built(guild_id), keys.board(guild_id), keys.left(guild_id))
+                )
                 await self._grant(
-                    keys=[
-                        keys.built(guild_id),
-                        keys.board(guild_id),
-                        keys.left(guild_id),
-                        keys.dirty(),
-                        keys.cooldown(guild_id, user_id),
-                    ],
+                    keys=[built, board, left, dirty, keys.cooldown(guild_id, user_id)],
                     args=[
                         board_member(user_id),
                         dirty_field(guild_id, user_id),
