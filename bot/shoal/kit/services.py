@@ -15,6 +15,8 @@ import dataclasses
 import time
 from typing import TYPE_CHECKING, Final, TypeVar
 
+from shoal.kit.role_lookup import RoleLookup
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -70,6 +72,7 @@ class FeatureKit:
         "_images",
         "_postgres",
         "_redis",
+        "_role_lookup",
         "_settings",
         "cdn_url",
         "clock",
@@ -114,6 +117,7 @@ class FeatureKit:
         self._identity = identity
         self._generation = generation
         self._app = app
+        self._role_lookup: RoleLookup | None = None
 
     def _need(self, service: T | None, name: str) -> T:
         if service is None:
@@ -164,6 +168,13 @@ class FeatureKit:
     def rest(self) -> hikari.api.RESTClient:
         """Discord's REST API, through the fleet's shared limits."""
         return self.app.rest
+
+    @property
+    def roles(self) -> RoleLookup:
+        """The bot's roles and permissions per guild, for checks before giving a role."""
+        if self._role_lookup is None:
+            self._role_lookup = RoleLookup(self.rest)
+        return self._role_lookup
 
     def avatar_url(self, user_id: int, avatar_hash: str | None, *, size: int = 128) -> str:
         """Return a user's avatar URL on the CDN (a default avatar when they have none)."""
