@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from shoal.features.core.commands import core_module
 from shoal.gateway.reporting import MetricsReporter
 from shoal.gateway.rest_limiting import RedisGlobalLimiter, SharedGlobalBucketManager
 from shoal.gateway.rest_tracing import instrument_rest
 from shoal.gateway.running import EXIT_FAILED, EXIT_OK, run_worker
-from shoal.interactions.claiming import RedisInteractionClaims
-from shoal.interactions.client import build_command_client
 from shoal.interactions.expiring import ExpiredInteractionFilter
-from shoal.interactions.gating import ListenerGate
-from shoal.interactions.generations import ActiveGeneration, RedisEventClaims
+from shoal.interactions.generations import ActiveGeneration
 from shoal.interactions.identity import WorkerIdentity
-from shoal.interactions.rate_limiting import RedisRateLimiter
 from shoal.interactions.syncing import sync_commands
+from shoal.kit.building import build_modules, declaring_kit, open_kit, wire_bot
 from shoal.observability.health import HealthServer
 from shoal.observability.logging import configure_logging
 from shoal.observability.metrics import Metrics
@@ -49,9 +46,14 @@ if TYPE_CHECKING:
     from shoal.config import DiscordSettings, PostgresSettings, RedisSettings, WorkerSettings
     from shoal.gateway.bot import ShardWorkerBot
     from shoal.interactions.modules import Module
+    from shoal.kit.building import ModuleFactory
+    from shoal.kit.running import FeatureRuntime
+    from shoal.kit.services import FeatureKit
+    from shoal.observability.dependencies import DependencyHealth
     from shoal.observability.shard_status import ShardStatus
 
 __all__ = [
+    "FEATURES",
     "feature_modules",
     "run_migrate",
     "run_status",
@@ -62,15 +64,20 @@ __all__ = [
 _LOG = logging.getLogger(__name__)
 
 
-def feature_modules() -> list[Module]:
-    """Return fresh instances of every feature module the bot runs, in load order."""
-    return [core_module()]
+FEATURES: Final[tuple[ModuleFactory, ...]] = (core_module,)
+"""Every feature the bot runs, in load order: each a factory taking the feature kit."""
+
+
+def feature_modules(kit: FeatureKit) -> list[Module]:
+    """Return fresh instances of every feature module the bot runs, built on ``kit``."""
+    return build_modules(kit, FEATURES)
 
 
 async def run_migrate(settings: PostgresSettings) -> int:
     """``shoal migrate``: apply every pending migration (safe to run several at once)."""
+    modules = feature_modules(declaring_kit("shoal migrate"))
     try:
-        applied = await migrate(settings, [m.migrations for m in feature_modules()])
+        applied = await migrate(settings, [m.migrations for m in modules])
     except StorageUnavailableError as error:
         _LOG.error("cannot migrate: %s", error)
         return EXIT_FAILED
@@ -80,7 +87,8 @@ async def run_migrate(settings: PostgresSettings) -> int:
 
 async def run_sync_commands(settings: DiscordSettings) -> int:
     """``shoal sync-commands``: register every module's commands once (workers never do)."""
-    count = await sync_commands(settings.token, settings.rest_url, feature_modules())
+    modules = feature_modules(declaring_kit("shoal sync-commands"))
+    count = await sync_commands(settings.token, settings.rest_url, modules)
     _LOG.info("registered %d commands", count)
     return 0
 
@@ -139,29 +147,6 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
     identity = WorkerIdentity.from_settings(settings.sharding)
     # Read once before the shards start, then every second: listeners never wait on Redis.
     active = ActiveGeneration(redis, keys, generation=identity.generation, health=redis_up)
-
-    def prepare(bot: ShardWorkerBot) -> None:
-        shards.bot = bot
-        # The fleet shares Discord's global REST limit through Redis (hikari's seam).
-        limiter = RedisGlobalLimiter(redis, keys.rest_global_window(), health=redis_up)
-        bot.rest._bucket_manager = SharedGlobalBucketManager(  # type: ignore[attr-defined] # noqa: SLF001
-            limiter, on_start=lambda: instrument_rest(bot.rest, metrics)
-        )
-        owner = identity.claim_owner
-        build_command_client(
-            bot,
-            modules=feature_modules(),
-            identity=identity,
-            gate=ListenerGate(
-                claims=RedisInteractionClaims(redis, keys, owner=owner, health=redis_up),
-                generation=active,
-                metrics=metrics,
-            ),
-            event_claims=RedisEventClaims(redis, keys, owner=owner, health=redis_up),
-            rate_limiter=RedisRateLimiter(redis, keys, health=redis_up),
-            metrics=metrics,
-        )
-
     reporter = MetricsReporter(metrics)
 
     async def report_every_second() -> None:
@@ -175,22 +160,75 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
         async with (
             probing(redis_up, redis_probe(redis)),
             probing(postgres_up, postgres_probe(postgres)),
+            open_kit(
+                process=f"worker {settings.sharding.pod_name}",
+                redis=redis,
+                postgres=postgres,
+                keys=keys,
+                metrics=metrics,
+                identity=identity,
+                generation=active,
+                redis_health=redis_up,
+                cdn_url=settings.discord.cdn_url,
+            ) as kit,
         ):
             await active.start()
-            return await run_worker(
-                settings,
-                stop=stop,
-                identify_window_s=settings.discord.identify_window_s,
-                prepare_bot=prepare,
-                health=redis_up,
-                raw_event_filter=ExpiredInteractionFilter(metrics),
-            )
+            return await _serve(settings, kit, shards=shards, stop=stop, health=redis_up)
     finally:
         reporting.cancel()
         await active.stop()
         await close_pool(postgres)
         await close_redis(redis)
         await health.stop()
+
+
+async def _serve(
+    settings: WorkerSettings,
+    kit: FeatureKit,
+    *,
+    shards: _BotShards,
+    stop: asyncio.Event,
+    health: DependencyHealth,
+) -> int:
+    """Build the modules on the bot, run the features' start hooks, serve, then stop them."""
+    runtime: FeatureRuntime | None = None
+    metrics = kit.metrics
+
+    def prepare(bot: ShardWorkerBot) -> None:
+        nonlocal runtime
+        shards.bot = bot
+        # The fleet shares Discord's global REST limit through Redis (hikari's seam).
+        limiter = RedisGlobalLimiter(kit.redis, kit.keys.rest_global_window(), health=health)
+        bot.rest._bucket_manager = SharedGlobalBucketManager(  # type: ignore[attr-defined] # noqa: SLF001
+            limiter, on_start=lambda: instrument_rest(bot.rest, metrics)
+        )
+        runtime = wire_bot(bot, kit, FEATURES, redis_health=health).runtime
+
+    expired = ExpiredInteractionFilter(metrics)
+
+    def raw_filter(event_name: str, payload: dict[str, Any]) -> bool:
+        # The runtime exists once prepare has run, before any shard connects.
+        if runtime is None:
+            return expired(event_name, payload)
+        return runtime.feed(event_name, payload) and expired(event_name, payload)
+
+    async def start_features() -> None:
+        if runtime is not None:
+            await runtime.start()
+
+    try:
+        return await run_worker(
+            settings,
+            stop=stop,
+            identify_window_s=settings.discord.identify_window_s,
+            prepare_bot=prepare,
+            health=health,
+            raw_event_filter=raw_filter,
+            on_start=start_features,
+        )
+    finally:
+        if runtime is not None:
+            await runtime.stop()
 
 
 async def run_status(settings: RedisSettings, *, now: float) -> tuple[int, str]:
