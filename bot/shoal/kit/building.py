@@ -20,6 +20,7 @@ from shoal.interactions.client import build_command_client
 from shoal.interactions.gating import ListenerGate
 from shoal.interactions.generations import RedisEventClaims
 from shoal.interactions.rate_limiting import RedisRateLimiter
+from shoal.kit.jobs import JobRunner
 from shoal.kit.running import FeatureRuntime
 from shoal.kit.services import DISCORD_CDN_URL, FeatureKit, KitServiceUnavailableError
 from shoal.kit.settings import FeatureSettings, ModuleEntry
@@ -182,5 +183,16 @@ def wire_bot(
         switch=kit.settings,
     )
     client.set_type_dependency(FeatureKit, bound)
-    runtime = FeatureRuntime(modules, generation=kit.generation)
+    jobs = [job for module in modules for job in module.jobs]
+    runner = None
+    if jobs:
+        runner = JobRunner(
+            kit.redis,
+            kit.keys,
+            owner=kit.identity.claim_owner,
+            generation=kit.generation,
+            jobs=jobs,
+            registry=metrics.registry,
+        )
+    runtime = FeatureRuntime(modules, generation=kit.generation, jobs=runner)
     return WiredBot(client=client, modules=modules, runtime=runtime)

@@ -90,7 +90,8 @@ class RoleLookup:
         self._cache.pop(guild_id, None)
 
     async def _fetch(self, guild_id: int) -> BotRoles:
-        roles = {role.id: from_hikari(role) for role in await self._rest.fetch_roles(guild_id)}
+        fetched = await self._rest.fetch_roles(guild_id)
+        roles = {facts.id: facts for facts in map(from_hikari, fetched)}
         if self._me is None:
             self._me = int((await self._rest.fetch_my_user()).id)
         # GET /guilds/{id}/members/{bot}: /users/@me/guilds/{id}/member is for OAuth2 tokens.
