@@ -1,0 +1,1 @@
+"""Onboarding's repository against a real PostgreSQL with its migrations applied."""

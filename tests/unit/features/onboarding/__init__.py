@@ -1,0 +1,1 @@
+"""Tests of onboarding's pure parts: settings, rules, components."""
