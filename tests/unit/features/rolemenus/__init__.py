@@ -1,0 +1,1 @@
+"""Tests of role menus' pure parts: rules, components, settings."""
