@@ -1,0 +1,1 @@
+"""Role menus' repository against a real PostgreSQL with its migrations applied."""
