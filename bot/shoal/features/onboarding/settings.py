@@ -74,9 +74,8 @@ class OnboardingSettings(pydantic.BaseModel):
         unknown = sorted(set(fields) - WELCOME_PLACEHOLDERS)
         if unknown:
             known = ", ".join(f"{{{name}}}" for name in sorted(WELCOME_PLACEHOLDERS))
-            raise ValueError(
-                f"welcome_message names unknown placeholder(s) {', '.join(unknown)}: use {known}"
-            )
+            named = ", ".join(f"{{{name}}}" for name in unknown)
+            raise ValueError(f"welcome_message names unknown placeholder(s) {named}: use {known}")
         return value
 
     @pydantic.model_validator(mode="after")
