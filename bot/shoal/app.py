@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Final
 
 from shoal.features.core.commands import core_module
+from shoal.features.levels.module import levels_module
 from shoal.gateway.reporting import MetricsReporter
 from shoal.gateway.rest_limiting import RedisGlobalLimiter, SharedGlobalBucketManager
 from shoal.gateway.rest_tracing import instrument_rest
@@ -21,6 +22,7 @@ from shoal.interactions.generations import ActiveGeneration
 from shoal.interactions.identity import WorkerIdentity
 from shoal.interactions.syncing import sync_commands
 from shoal.kit.building import build_modules, declaring_kit, open_kit, wire_bot
+from shoal.kit.images import ImagePool
 from shoal.observability.health import HealthServer
 from shoal.observability.logging import configure_logging
 from shoal.observability.metrics import Metrics
@@ -64,7 +66,7 @@ __all__ = [
 _LOG = logging.getLogger(__name__)
 
 
-FEATURES: Final[tuple[ModuleFactory, ...]] = (core_module,)
+FEATURES: Final[tuple[ModuleFactory, ...]] = (core_module, levels_module)
 """Every feature the bot runs, in load order: each a factory taking the feature kit."""
 
 
@@ -156,7 +158,9 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
                 reporter.report(shards.bot.snapshots())
 
     reporting = asyncio.create_task(report_every_second(), name="metrics reporting")
+    images = ImagePool(metrics.registry)
     try:
+        await images.start()  # warms the render processes before any command needs one
         async with (
             probing(redis_up, redis_probe(redis)),
             probing(postgres_up, postgres_probe(postgres)),
@@ -170,12 +174,14 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
                 generation=active,
                 redis_health=redis_up,
                 cdn_url=settings.discord.cdn_url,
+                images=images,
             ) as kit,
         ):
             await active.start()
             return await _serve(settings, kit, shards=shards, stop=stop, health=redis_up)
     finally:
         reporting.cancel()
+        await images.close()
         await active.stop()
         await close_pool(postgres)
         await close_redis(redis)

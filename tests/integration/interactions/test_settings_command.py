@@ -50,8 +50,9 @@ async def _settings(control: ControlApi, guild: int, sub: str, **options: Any) -
     }
     injected = await control.call("POST", "/interactions", json=body, expect=201)
     answer = await answer_of(control, injected["id"])
-    assert answer["original"]["flags"] & EPHEMERAL
-    return answer["original"]
+    original: dict[str, Any] = answer["original"]
+    assert original["flags"] & EPHEMERAL
+    return original
 
 
 async def test_settings_change_validate_and_reset_a_module_when_an_admin_uses_them(

@@ -10,6 +10,7 @@ import hikari
 
 from shoal.interactions.identity import WorkerIdentity
 from shoal.kit.building import build_modules, declaring_kit, migrations_of, open_kit, wire_bot
+from shoal.kit.images import ImagePool, ImagePoolSettings
 from shoal.observability.metrics import Metrics
 from shoal.storage.migrating import apply_migrations
 from shoal_sim.discord.settings import SimSettings
@@ -101,6 +102,7 @@ async def running_worker(  # noqa: PLR0913 - one keyword per thing a test varies
     settings: CommandSettings | None = None,
     generation_view: GenerationView | None = None,
     intents: hikari.Intents = hikari.Intents.NONE,
+    images: bool = False,
 ) -> AsyncIterator[Worker]:
     """Start a bot on ``shard_ids`` of ``shard_count`` with ``modules``; READY on entry.
 
@@ -108,7 +110,8 @@ async def running_worker(  # noqa: PLR0913 - one keyword per thing a test varies
     ``redis`` and ``postgres``, then ``features`` (factories taking the kit) and the
     ready-made ``modules``. Module listeners run while ``generation_view`` says so (by
     default: always); the features' start hooks run before the shards connect and their
-    stop hooks after they closed.
+    stop hooks after they closed. ``images`` starts an image pool (render processes) for
+    the kit, as a worker does; without it images are unavailable.
     """
     bot = gateway_bot(sim, intents=intents)
     identity = WorkerIdentity(
@@ -119,18 +122,35 @@ async def running_worker(  # noqa: PLR0913 - one keyword per thing a test varies
     factories = [*features, *(_ready(module) for module in modules)]
     declared = build_modules(declaring_kit("test migrate"), factories)
     await apply_migrations(postgres, migrations_of(declared))  # as `shoal migrate` would
-    async with open_kit(
-        process=f"test worker-g{generation}",
-        redis=redis,
-        postgres=postgres,
-        keys=keys,
-        metrics=metrics,
-        identity=identity,
-        generation=view,
-        cdn_url=sim.base_url,
-    ) as kit:
+    pool = ImagePool(metrics.registry, ImagePoolSettings(workers=1)) if images else None
+    if pool is not None:
+        await pool.start()
+    async with contextlib.AsyncExitStack() as stack:
+        if pool is not None:
+            stack.push_async_callback(pool.close)
+        kit = await stack.enter_async_context(
+            open_kit(
+                process=f"test worker-g{generation}",
+                redis=redis,
+                postgres=postgres,
+                keys=keys,
+                metrics=metrics,
+                identity=identity,
+                generation=view,
+                cdn_url=sim.base_url,
+                images=pool,
+            )
+        )
         wired = wire_bot(bot, kit, factories, command_settings=settings)
-        await wired.runtime.start()
+        runtime = wired.runtime
+        if runtime.has_taps:
+            # A worker feeds taps from ShardWorkerBot's raw-event seam; a plain hikari bot
+            # offers the same raw dispatch as ShardPayloadEvent.
+            async def feed(event: hikari.ShardPayloadEvent) -> None:
+                runtime.feed(event.name, dict(event.payload))
+
+            bot.subscribe(hikari.ShardPayloadEvent, feed)
+        await runtime.start()
         try:
             async with running_bot(bot, shard_ids=shard_ids, shard_count=shard_count):
                 await wired.client.wait_until_started()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
+import aiohttp
 import pytest
 from redis.asyncio import Redis
 
@@ -56,3 +57,10 @@ def ledger(
 ) -> XpLedger:
     """A ledger on the test's namespace and schema."""
     return XpLedger(redis_client, keys, levels_pool)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client session for one test (the simulator's control API and CDN)."""
+    async with aiohttp.ClientSession() as session:
+        yield session
