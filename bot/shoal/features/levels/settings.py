@@ -57,7 +57,7 @@ def _unique_ids(values: tuple[int, ...], what: str, limit: int) -> tuple[int, ..
 class LevelsSettings(pydantic.BaseModel):
     """How the levels feature behaves in one guild; the defaults suit a new server."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     announce: bool = True
     """Post a message when a member reaches a new level."""
