@@ -22,9 +22,11 @@ import logging
 from typing import TYPE_CHECKING, Final
 
 import aiohttp
+import asyncpg
 import hikari
+import redis.exceptions
 
-from shoal.features.levels.flushing import XpFlusher
+from shoal.features.levels.flushing import FlushLeaseTimeoutError, XpFlusher
 from shoal.features.levels.ledger import XpLedger
 from shoal.features.levels.rules import announcement_channel, render_announcement, reward_roles
 from shoal.features.levels.settings import LevelsSettings
@@ -40,6 +42,13 @@ __all__ = ["FEATURE", "LevelsService"]
 _log = logging.getLogger(__name__)
 
 FEATURE: Final = "levels"
+_OUTAGES: Final = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    redis.exceptions.RedisError,
+    OSError,
+    FlushLeaseTimeoutError,
+)
 _AVATAR_TIMEOUT_S: Final = 2.0
 _AVATAR_MAX_BYTES: Final = 1 << 20
 
@@ -54,6 +63,7 @@ class LevelsService:
         self._tap: LevelsTap | None = None
         self._flusher: XpFlusher | None = None
         self._http: aiohttp.ClientSession | None = None
+        self._flush_failing = False
 
     @property
     def ledger(self) -> XpLedger:
@@ -113,16 +123,30 @@ class LevelsService:
         if self._tap is not None:
             await self._tap.stop()
         if self._flusher is not None:
-            try:
-                await self.flusher.flush()
-            except Exception:  # noqa: BLE001 - logged; the XP waits in Redis
-                _log.exception("the last XP flush failed; the XP stays in Redis for the next")
+            await self.flush()
         if self._http is not None:
             await self._http.close()
 
     async def flush(self) -> None:
-        """Move granted XP to PostgreSQL (the periodic job's body)."""
-        await self.flusher.flush()
+        """Move granted XP to PostgreSQL (the periodic job's body).
+
+        A server that cannot be reached is reported once (and its return once): the XP
+        waits in Redis and the next run moves it, so an outage is no flood of errors.
+        """
+        try:
+            await self.flusher.flush()
+        except _OUTAGES as error:
+            if not self._flush_failing:
+                self._flush_failing = True
+                _log.warning(
+                    "XP cannot be flushed to PostgreSQL (%s); it waits in Redis and is "
+                    "flushed when the servers answer",
+                    type(error).__name__,
+                )
+            return
+        if self._flush_failing:
+            self._flush_failing = False
+            _log.info("XP is flushed to PostgreSQL again")
 
     async def on_level_up(self, up: LevelUp) -> None:
         """Announce a level-up and give its rewards."""
