@@ -34,7 +34,7 @@ from shoal.features.levels.card_text import (
 if TYPE_CHECKING:
     from PIL.ImageFont import FreeTypeFont
 
-__all__ = ["CARD_SIZE", "DEFAULT_ACCENT", "RankCard", "render_rank_card"]
+__all__ = ["CARD_SIZE", "DEFAULT_ACCENT", "RankCard", "render_rank_card", "warm_up_rank_cards"]
 
 CARD_SIZE: Final = (934, 282)
 DEFAULT_ACCENT: Final = 0x5865F2  # Discord blurple, for members without a coloured role
@@ -109,6 +109,17 @@ def render_rank_card(card: RankCard) -> bytes:
     _paste_avatar(image, card)
     _draw_text(ImageDraw.Draw(image), card, accent)
     return _encode(image)
+
+
+def warm_up_rank_cards() -> None:
+    """Render one sample card, so that a worker's first real card is as quick as the rest.
+
+    For :attr:`shoal.kit.images.ImagePoolSettings.warm_ups`: the fonts, masks and shared
+    background are loaded once per process, which makes a first card about 5x slower.
+    """
+    render_rank_card(
+        RankCard("Warm-up", None, level=1, rank=1, xp_into_level=1, xp_for_next_level=2, total_xp=1)
+    )
 
 
 def _rgba(rgb: int) -> tuple[int, int, int, int]:
