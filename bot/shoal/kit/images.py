@@ -1,7 +1,7 @@
 """Images rendered off the event loop: a process pool, cached, time-bounded and measured.
 
 Owns running features' CPU-bound image functions (a rank card, later charts) in worker
-processes, the byte-bounded LRU of rendered images keyed by (kind, key), sharing one render
+processes, caching what they render (:mod:`shoal.kit.image_cache`), sharing one render
 between concurrent requests for the same image, the render deadline, replacing workers that
 are stuck or died, and the ``shoal_image_*`` metrics. Does not own what is drawn (features'
 pure renderers, e.g. :mod:`shoal.features.levels.card`), what goes into a key (the caller
@@ -19,7 +19,6 @@ pool's workers are killed once its other renders had their own deadline to finis
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import contextlib
 import dataclasses
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Final, TypeVarTuple
 
 from prometheus_client import Counter, Histogram
 
+from shoal.kit.image_cache import CacheKey, ImageCache
 from shoal.observability.metrics import NAMESPACE
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
 __all__ = [
-    "ImageCache",
     "ImageMetrics",
     "ImageOutcome",
     "ImagePool",
@@ -55,8 +54,6 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 Ts = TypeVarTuple("Ts")
-CacheKey = tuple[str, str]
-"""(kind, key) of one image."""
 
 #: From a cached-font card (5 ms) to the 2 s deadline.
 _RENDER_BUCKETS_S: Final = (0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.0)
@@ -114,6 +111,9 @@ class ImagePoolSettings:
     """``forkserver`` or ``spawn`` (``fork`` is refused: the worker has threads)."""
     preload: tuple[str, ...] = _DEFAULT_PRELOAD
     """Modules each worker imports as it starts, so the first render is not slow."""
+    warm_ups: tuple[Callable[[], object], ...] = ()
+    """Picklable top-level functions each worker calls once it imported ``preload``, e.g.
+    one that renders a sample card to load fonts (a first card costs 5x a later one)."""
 
     def __post_init__(self) -> None:
         """Refuse settings the pool cannot run with, naming the field."""
@@ -154,47 +154,6 @@ class ImageMetrics:
             namespace=NAMESPACE,
             registry=registry,
         )
-
-
-class ImageCache:
-    """Rendered images, least recently used first out, bounded by their total bytes."""
-
-    __slots__ = ("_entries", "_max_bytes", "_size_bytes")
-
-    def __init__(self, max_bytes: int) -> None:
-        """Hold at most ``max_bytes`` of images (an image larger than that is not kept)."""
-        self._entries: collections.OrderedDict[CacheKey, bytes] = collections.OrderedDict()
-        self._max_bytes = max_bytes
-        self._size_bytes = 0
-
-    @property
-    def size_bytes(self) -> int:
-        """Total bytes of the images held."""
-        return self._size_bytes
-
-    def __len__(self) -> int:
-        """Return how many images are held."""
-        return len(self._entries)
-
-    def get(self, key: CacheKey) -> bytes | None:
-        """Return the image of ``key`` (now the most recently used), or None."""
-        data = self._entries.get(key)
-        if data is not None:
-            self._entries.move_to_end(key)
-        return data
-
-    def put(self, key: CacheKey, data: bytes) -> None:
-        """Keep ``data`` under ``key``, dropping the least recently used images to fit."""
-        old = self._entries.pop(key, None)
-        if old is not None:
-            self._size_bytes -= len(old)
-        if len(data) > self._max_bytes:
-            return
-        self._entries[key] = data
-        self._size_bytes += len(data)
-        while self._size_bytes > self._max_bytes:
-            _, dropped = self._entries.popitem(last=False)
-            self._size_bytes -= len(dropped)
 
 
 @dataclasses.dataclass(slots=True, eq=False)
@@ -404,7 +363,7 @@ class ImagePool:
             max_workers=settings.workers,
             mp_context=multiprocessing.get_context(settings.start_method),
             initializer=_prepare_worker,
-            initargs=(settings.preload,),
+            initargs=(settings.preload, settings.warm_ups),
         )
         ready = asyncio.create_task(asyncio.to_thread(_warm_up, executor, settings.workers))
         return _Workers(executor, ready)
@@ -424,24 +383,33 @@ class ImagePool:
         self, workers: _Workers, *, stuck: concurrent.futures.Future[object] | None
     ) -> None:
         others = [future for future in workers.running if future is not stuck]
-        task = asyncio.create_task(self._stop(workers, others))
+        task = asyncio.create_task(self._stop(workers, others, has_stuck=stuck is not None))
         self._retiring.add(task)
         task.add_done_callback(self._retiring.discard)
 
     async def _stop(
-        self, workers: _Workers, others: list[concurrent.futures.Future[object]]
+        self,
+        workers: _Workers,
+        others: list[concurrent.futures.Future[object]],
+        *,
+        has_stuck: bool,
     ) -> None:
         with contextlib.suppress(Exception):  # a pool that never started is stopped all the same
             await workers.ready
         grace_s = self._settings.deadline_s
-        await asyncio.to_thread(_stop_executor, workers.executor, others, grace_s)
+        await asyncio.to_thread(_stop_executor, workers.executor, others, grace_s, has_stuck)
 
 
-def _prepare_worker(preload: tuple[str, ...]) -> None:
-    """Run first in each worker: leave Ctrl-C to the parent, import what renders need."""
+def _prepare_worker(preload: tuple[str, ...], warm_ups: tuple[Callable[[], object], ...]) -> None:
+    """Run first in each worker: leave Ctrl-C to the parent, load what renders need.
+
+    An error here breaks the pool, so :meth:`ImagePool.start` fails and says why.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for module in preload:
         importlib.import_module(module)
+    for warm_up in warm_ups:
+        warm_up()
 
 
 def _worker_pid() -> int:
@@ -466,14 +434,17 @@ def _stop_executor(
     executor: concurrent.futures.ProcessPoolExecutor,
     running: Iterable[concurrent.futures.Future[object]],
     grace_s: float,
+    has_stuck: bool,  # noqa: FBT001 -- positional for asyncio.to_thread
 ) -> None:
-    """Stop ``executor`` (blocking: run in a thread), killing workers still busy after grace."""
+    """Stop ``executor`` (blocking: run in a thread), killing its workers if one is stuck.
+
+    Killing one worker breaks the whole executor, so the ``running`` calls of the others
+    get ``grace_s`` to finish first.
+    """
     _, still_running = concurrent.futures.wait(list(running), timeout=grace_s)
-    if still_running:
-        _kill_workers(executor)
-    executor.shutdown(wait=not still_running, cancel_futures=True)
-    if still_running:
-        executor.shutdown(wait=True)
+    if has_stuck or still_running:
+        _kill_workers(executor)  # the executor then fails their calls and ends its thread
+    executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _kill_workers(executor: concurrent.futures.ProcessPoolExecutor) -> None:
