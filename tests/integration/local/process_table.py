@@ -56,10 +56,22 @@ def command_of(pid: int) -> list[str]:
 
 
 def pods_below(pid: int) -> dict[str, int]:
-    """Return the worker processes below ``pid`` by pod name (``SHOAL_POD_NAME``)."""
-    found: dict[str, int] = {}
+    """Return the worker processes below ``pid`` by pod name (``SHOAL_POD_NAME``).
+
+    A worker's own children (its image-render processes) inherit its environment: the
+    worker is the one whose parent is not a process of the same pod.
+    """
+    named: dict[int, str] = {}
     for child in descendants(pid):
         name = environment_of(child).get("SHOAL_POD_NAME")
         if name is not None and is_alive(child):
+            named[child] = name
+    found: dict[str, int] = {}
+    for child, name in named.items():
+        try:
+            parent = int(_stat_fields(child)[1])
+        except (OSError, IndexError, ValueError):  # it exited meanwhile
+            continue
+        if named.get(parent) != name:
             found.setdefault(name, child)
     return found
