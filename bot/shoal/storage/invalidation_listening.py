@@ -119,7 +119,9 @@ class InvalidationListener:
 
     def _lost(self, exc: BaseException) -> None:
         if self._is_subscribed:
-            _log.warning("lost the subscription to %s (%s); resubscribing", self._channel, exc)
+            # INFO: a Redis outage is reported once, as a WARNING, by Redis's health; here
+            # it only means the cache forgets what it held and resubscribes.
+            _log.info("lost the subscription to %s (%s); resubscribing", self._channel, exc)
         self._is_subscribed = False
         self._has_lost = True
         self._on_gap()

@@ -138,7 +138,8 @@ class LevelsService:
         except _OUTAGES as error:
             if not self._flush_failing:
                 self._flush_failing = True
-                _log.warning(
+                # INFO: the outage itself is one WARNING from the server's health.
+                _log.info(
                     "XP cannot be flushed to PostgreSQL (%s); it waits in Redis and is "
                     "flushed when the servers answer",
                     type(error).__name__,
