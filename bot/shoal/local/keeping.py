@@ -4,12 +4,17 @@ Plays the kubelet's part for ``shoal local up`` (a simulation of it, see
 :mod:`shoal.local.restarts` for the rule): a worker that exits unexpectedly is started
 again as the same pod (name, port, settings, log), so its shards RESUME the sessions it
 saved; the run is told of each restart, and a crash loop or a fatal exit ends it with the
-worker's name and the end of its log. Workers stopped on purpose (a reshard removing a
-generation, the end of the run) leave :class:`~shoal.local.workers.WorkerGenerations`
-before they are stopped, so they are never restarted.
+worker's name and the end of its log. A worker that exits with status 3 (a fatal close)
+left a record of the close code in Redis (``keys.fatal_close(pod)``, written by
+:func:`shoal.gateway.closing.record_fatal_close`); it is read where that worker wrote it
+(its own ``SHOAL_REDIS_URL`` and ``SHOAL_BOT_NAME``), since 4011 is restarted while the
+reshard controller grows the fleet and the others end the run. Workers stopped on purpose
+(a reshard removing a generation, the end of the run) leave
+:class:`~shoal.local.workers.WorkerGenerations` before they are stopped, so they are never
+restarted.
 
-Owns the watching and the restarting. Does not own when to restart (:mod:`.restarts`)
-nor how a worker is started (:mod:`.workers`).
+Owns the watching, reading the close code of a fatal exit and the restarting. Does not
+own when to restart (:mod:`.restarts`) nor how a worker is started (:mod:`.workers`).
 """
 
 from __future__ import annotations
@@ -17,13 +22,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import signal
 from typing import TYPE_CHECKING, Final
 
+import redis.exceptions
+from redis.asyncio import Redis
+
+from shoal.config import SettingsError, redis_settings
 from shoal.local.errors import LocalUpError
-from shoal.local.restarts import RestartPolicy, exit_text, next_restart
+from shoal.local.restarts import EXIT_FATAL_CLOSE, RestartPolicy, exit_text, next_restart
 from shoal.local.spawning import log_tail, stop_child
 from shoal.local.workers import restart_worker
+from shoal.storage.fatal_closes import read_fatal_closes
+from shoal.storage.redis_keys import RedisKeys
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -33,6 +45,9 @@ if TYPE_CHECKING:
 __all__ = ["WorkerKeeper"]
 
 _POLL_S: Final = 0.1  # how soon an exit is seen; a shard's session outlives seconds
+_RECORD_READ_TIMEOUT_S: Final = 2.0  # a Redis that does not answer must not stall the keeper
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(slots=True)
@@ -50,10 +65,22 @@ class WorkerKeeper:
         say: Callable[[str], None],
         *,
         policy: RestartPolicy | None = None,
+        is_count_fixed: bool = False,
     ) -> None:
+        """Keep the workers of ``generations`` running, telling the run with ``say``.
+
+        Args:
+            generations: The run's worker sets.
+            say: Writes a status line.
+            policy: The restart delays and the crash-loop threshold.
+            is_count_fixed: Whether the person fixed the shard count (``--shards``): a
+                4011 close then ends the run, as no reshard can follow it.
+        """
         self._generations = generations
         self._say = say
         self._policy = policy or RestartPolicy()
+        self._is_count_fixed = is_count_fixed
+        self._redis: dict[str, Redis] = {}
         self._history: dict[str, _History] = {}
         self._pending: set[str] = set()
         self._failure: LocalUpError | None = None
@@ -86,24 +113,33 @@ class WorkerKeeper:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        clients, self._redis = list(self._redis.values()), {}
+        for client in clients:
+            await client.aclose()
 
     async def _watch(self) -> None:
         while self._failure is None:
             for worker in self._generations.all_workers():
                 if not worker.is_running and worker.name not in self._pending:
-                    self._on_exit(worker)
+                    await self._on_exit(worker)
             await asyncio.sleep(_POLL_S)
 
-    def _on_exit(self, worker: WorkerProcess) -> None:
+    async def _on_exit(self, worker: WorkerProcess) -> None:
         status = worker.process.returncode
         if status is None:  # pragma: no cover - only called for exited workers
             return
-        history = self._history.setdefault(worker.name, _History())
         loop = asyncio.get_running_loop()
+        ran_s = loop.time() - worker.started_s
+        close_code = await self._close_code(worker) if status == EXIT_FATAL_CLOSE else None
+        if not any(w is worker for w in self._generations.all_workers()):
+            return  # removed while its record was read (a reshard, the end of the run)
+        history = self._history.setdefault(worker.name, _History())
         decision = next_restart(
             exit_status=status,
-            ran_s=loop.time() - worker.started_s,
+            ran_s=ran_s,
             quick_exits=history.quick_exits,
+            close_code=close_code,
+            is_count_fixed=self._is_count_fixed,
             policy=self._policy,
         )
         history.quick_exits = decision.quick_exits
@@ -115,14 +151,37 @@ class WorkerKeeper:
             )
             return
         wait = "" if decision.delay_s == 0 else f" in {decision.delay_s:g} s"
+        note = f": {decision.note}" if decision.note else ""
         self._say(
-            f"Worker {worker.name} exited ({exit_text(status)}); starting it again{wait} "
+            f"Worker {worker.name} exited ({exit_text(status)}){note}; starting it again{wait} "
             f"(restart {history.restarts + 1}, log: {worker.log_path})"
         )
         self._pending.add(worker.name)
         task = loop.create_task(self._restart(worker, decision.delay_s, history))
         self._restarting.add(task)
         task.add_done_callback(self._restarting.discard)
+
+    async def _close_code(self, worker: WorkerProcess) -> int | None:
+        """Return the code of ``worker``'s fatal-close record; None: none, or unreadable."""
+        try:
+            settings = redis_settings(worker.env)
+        except SettingsError:
+            return None  # not a worker that records its closes where the run can read them
+        client = self._redis.get(settings.url)
+        if client is None:
+            client = self._redis[settings.url] = Redis.from_url(settings.url)
+        keys = RedisKeys(settings.namespace)
+        try:
+            async with asyncio.timeout(_RECORD_READ_TIMEOUT_S):
+                records = await read_fatal_closes(client, keys, [worker.name])
+        except (redis.exceptions.RedisError, OSError, TimeoutError) as exc:
+            # The run then ends as for any fatal close: the end of the worker's log names it.
+            logger.warning(
+                "cannot read the fatal close record: %r", exc, extra={"pod": worker.name}
+            )
+            return None
+        record = records.get(worker.name)
+        return None if record is None else record.code
 
     async def _restart(self, worker: WorkerProcess, delay_s: float, history: _History) -> None:
         try:
