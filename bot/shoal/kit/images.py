@@ -26,8 +26,10 @@ import enum
 import importlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
+import threading
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Final, TypeVarTuple
 
@@ -406,10 +408,30 @@ def _prepare_worker(preload: tuple[str, ...], warm_ups: tuple[Callable[[], objec
     An error here breaks the pool, so :meth:`ImagePool.start` fails and says why.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
     for module in preload:
         importlib.import_module(module)
     for warm_up in warm_ups:
         warm_up()
+
+
+def _exit_with_parent() -> None:
+    """Exit this worker as soon as the process that started it is gone, even SIGKILLed.
+
+    A pool worker waits on a queue it holds both ends of, and a forkserver lives as long as
+    its children: without this, a killed bot process would leave its image workers (and
+    the forkserver) running for ever. The parent's sentinel turns readable when it dies.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="shoal-image-parent-watch", daemon=True).start()
 
 
 def _worker_pid() -> int:
