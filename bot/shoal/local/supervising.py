@@ -239,9 +239,10 @@ class FleetSupervisor:
                 f"the simulator exited with status {sim.process.returncode}; its log:\n"
                 f"{log_tail(sim.log_path)}"
             )
-        for worker in fleet.generations.all_workers():
-            if not worker.is_running:
-                self.outcome.is_clean = False  # the keeper restarts it; the logs are kept
+        # A worker that exited on its own (the keeper restarts it, maybe between two
+        # refreshes): the logs are kept, its own says why.
+        if fleet.keeper.restarts or not all(w.is_running for w in fleet.generations.all_workers()):
+            self.outcome.is_clean = False
         for server in fleet.servers:
             status = server.process.poll()
             if status is not None and server.name not in self._reported:
