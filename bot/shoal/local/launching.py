@@ -123,7 +123,9 @@ class LocalRun:
         )
         generations.adopt(0, layout, workers)
         stack.push_async_callback(self._stop_workers, generations)
-        keeper = WorkerKeeper(generations, self.board.say)
+        keeper = WorkerKeeper(
+            generations, self.board.say, is_count_fixed=self.options.shards is not None
+        )
         keeper.start()
         stack.push_async_callback(keeper.close)  # closed before the workers are stopped
         load = load_driver(self.options, control)
