@@ -192,6 +192,7 @@ def wire_bot(
             owner=kit.identity.claim_owner,
             generation=kit.generation,
             jobs=jobs,
+            health=redis_health,
             registry=metrics.registry,
         )
     runtime = FeatureRuntime(modules, generation=kit.generation, jobs=runner)
