@@ -60,6 +60,12 @@ def build_parser(prog: str = "shoal sim discord") -> argparse.ArgumentParser:
         help="generated roles per guild, besides @everyone",
     )
     add(
+        "--avatar-fraction",
+        type=float,
+        default=defaults.avatar_fraction,
+        help="share of generated users with an avatar (0 to 1)",
+    )
+    add(
         "--max-concurrency",
         type=int,
         default=defaults.max_concurrency,

@@ -20,8 +20,10 @@ __all__ = [
     "Interaction",
     "InteractionOutcome",
     "Member",
+    "MemberFlags",
     "Message",
     "Role",
+    "RoleChange",
     "User",
     "VoiceState",
 ]
@@ -89,9 +91,18 @@ class Channel:
     recipient_ids: list[int] = dataclasses.field(default_factory=list)
 
 
+class MemberFlags:
+    """Discord's guild member flag bits the simulator sets or accepts."""
+
+    DID_REJOIN = 1 << 0
+    COMPLETED_ONBOARDING = 1 << 1
+    BYPASSES_VERIFICATION = 1 << 2
+    STARTED_ONBOARDING = 1 << 3
+
+
 @dataclasses.dataclass(slots=True)
 class Member:
-    """A user's membership of a guild."""
+    """A user's membership of a guild (a per-guild avatar is never set)."""
 
     user_id: int
     joined_at_ms: int
@@ -100,6 +111,25 @@ class Member:
     communication_disabled_until_ms: int | None = None
     is_deaf: bool = False
     is_mute: bool = False
+    is_pending: bool = False
+    """Membership screening not yet passed (only in guilds with the verification gate)."""
+    flags: int = 0
+    """:class:`MemberFlags` bits."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RoleChange:
+    """One role granted to or taken from a member, kept for tests to read back."""
+
+    at_ms: int
+    """Unix milliseconds of the change."""
+    role_id: int
+    is_added: bool
+    was_pending: bool
+    """Whether the member was still pending membership screening at that moment."""
+    source: str
+    """What changed it: ``rest-put``, ``rest-delete``, ``rest-patch``, ``role-deleted``
+    or ``control``."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -164,6 +194,11 @@ class Guild:
     owner_id: int
     application_id: int
     member_count: int
+    """Members now, the bot included (kept current by joins and leaves)."""
+    generated_members: int = 0
+    """Members generated from the seed (besides the bot); fixed at creation."""
+    features: frozenset[str] = frozenset()
+    """Guild feature strings (``MEMBER_VERIFICATION_GATE_ENABLED`` turns screening on)."""
     is_generated: bool = True
     roles: dict[int, Role] | None = None
     channels: dict[int, Channel] | None = None

@@ -1,8 +1,10 @@
 """Bodies of gateway dispatches the simulator emits on its own initiative.
 
 REST-caused events build their bodies in the REST handlers; these are the ones the
-control API and the load generator create: messages from users, interactions, guilds
-joined and left.
+control API and the load generator create: messages from users, bots and webhooks,
+interactions, guilds joined, updated and left, members joining, updating and leaving,
+roles created, updated and deleted. Member events need GUILD_MEMBERS (privileged, so
+only an approved bot gets them, as on Discord); guild and role events GUILDS.
 """
 
 from __future__ import annotations
@@ -19,13 +21,19 @@ from shoal_sim.discord.entities import Interaction, InteractionOutcome, Member, 
 from shoal_sim.discord.snowflakes import shard_for, snowflake_time_ms
 
 if TYPE_CHECKING:
-    from shoal_sim.discord.entities import Guild
+    from shoal_sim.discord.entities import Guild, Role
     from shoal_sim.discord.server import Simulator
 
 __all__ = [
     "emit_guild_joined",
     "emit_guild_left",
+    "emit_guild_updated",
     "emit_interaction",
+    "emit_member_added",
+    "emit_member_removed",
+    "emit_member_updated",
+    "emit_role_deleted",
+    "emit_role_event",
     "emit_user_message",
     "shard_of",
 ]
@@ -37,14 +45,23 @@ _EARLY_WAKE_RETRY_S: Final = 0.001
 
 
 def emit_user_message(
-    sim: Simulator, *, channel_id: int, author_id: int, content: str, guild_id: int | None
+    sim: Simulator,
+    *,
+    channel_id: int,
+    author_id: int,
+    content: str,
+    guild_id: int | None,
+    webhook_id: int | None = None,
 ) -> tuple[Message, int]:
     """Create a message from a user and dispatch MESSAGE_CREATE; returns it and its reach.
 
     Guild messages go to every covering session with GUILD_MESSAGES (content only with
-    MESSAGE_CONTENT); DMs go to shard 0 with DIRECT_MESSAGES. This is the load
-    generator's hot path, so the body is built directly, with the author's user and
-    member objects cached by value (a changed member gets a fresh entry).
+    MESSAGE_CONTENT); DMs go to shard 0 with DIRECT_MESSAGES. The author may be a bot
+    user (its user object says ``bot: true``) or, with ``webhook_id``, a webhook: then
+    ``author_id`` is the webhook's id, the body carries ``webhook_id`` and no member, as
+    Discord sends webhook messages. This is the load generator's hot path, so the body
+    is built directly, with the author's user and member objects cached by value (a
+    changed member gets a fresh entry).
     """
     world = sim.world
     message = Message(
@@ -53,6 +70,7 @@ def emit_user_message(
         guild_id=guild_id,
         author_id=author_id,
         content=content,
+        webhook_id=webhook_id,
     )
     world.add_message(message, is_from_user=True)
     sim.stats.messages_injected += 1
@@ -75,6 +93,8 @@ def emit_user_message(
         "mention_everyone": False,
         "tts": False,
     }
+    if webhook_id is not None:
+        body["webhook_id"] = str(webhook_id)
     if guild_id is None:
         app = next(iter(world.applications.values()))
         reached = sim.gateway.dispatch_direct(
@@ -88,7 +108,7 @@ def emit_user_message(
     _, _, members = world.contents(guild)
     member = members.get(author_id)
     body["guild_id"] = str(guild_id)
-    if member is not None:
+    if member is not None and webhook_id is None:
         body["member"] = _member_json(
             member.user_id,
             member.nick,
@@ -97,6 +117,8 @@ def emit_user_message(
             member.communication_disabled_until_ms,
             is_deaf=member.is_deaf,
             is_mute=member.is_mute,
+            is_pending=member.is_pending,
+            flags=member.flags,
         )
     reached = sim.gateway.dispatch_guild(
         guild.application_id,
@@ -123,7 +145,7 @@ def _user_json_of(
 
 
 @functools.lru_cache(maxsize=65_536)
-def _member_json(
+def _member_json(  # noqa: PLR0913 - a cache key: every field of the member
     user_id: int,
     nick: str | None,
     role_ids: tuple[int, ...],
@@ -132,6 +154,8 @@ def _member_json(
     *,
     is_deaf: bool,
     is_mute: bool,
+    is_pending: bool,
+    flags: int,
 ) -> JSON:
     member = Member(
         user_id=user_id,
@@ -141,6 +165,8 @@ def _member_json(
         communication_disabled_until_ms=timeout_ms,
         is_deaf=is_deaf,
         is_mute=is_mute,
+        is_pending=is_pending,
+        flags=flags,
     )
     return payloads.member_json(member, User(id=user_id, username=""), with_user=False)
 
@@ -248,3 +274,75 @@ def emit_guild_left(sim: Simulator, guild: Guild) -> int:
 def shard_of(guild_id: int, shard_count: int) -> int:
     """Return the shard of a guild (re-exported for control-API answers)."""
     return shard_for(guild_id, shard_count)
+
+
+def _member_body(sim: Simulator, guild: Guild, member: Member) -> JSON:
+    user = payloads.user_of(sim.world, member.user_id)
+    return payloads.member_json(member, user) | {"guild_id": str(guild.id)}
+
+
+def emit_member_added(sim: Simulator, guild: Guild, member: Member) -> int:
+    """Dispatch GUILD_MEMBER_ADD (the member object with ``guild_id``); returns its reach."""
+    return sim.gateway.dispatch_guild(
+        guild.application_id,
+        guild.id,
+        "GUILD_MEMBER_ADD",
+        _member_body(sim, guild, member),
+        intent=intent_bits.GUILD_MEMBERS,
+    )
+
+
+def emit_member_updated(sim: Simulator, guild: Guild, member: Member) -> int:
+    """Dispatch GUILD_MEMBER_UPDATE with the member as it is now; returns its reach."""
+    return sim.gateway.dispatch_guild(
+        guild.application_id,
+        guild.id,
+        "GUILD_MEMBER_UPDATE",
+        _member_body(sim, guild, member),
+        intent=intent_bits.GUILD_MEMBERS,
+    )
+
+
+def emit_member_removed(sim: Simulator, guild: Guild, user_id: int) -> int:
+    """Dispatch GUILD_MEMBER_REMOVE (``guild_id`` and the user); returns its reach."""
+    user = payloads.user_of(sim.world, user_id)
+    return sim.gateway.dispatch_guild(
+        guild.application_id,
+        guild.id,
+        "GUILD_MEMBER_REMOVE",
+        {"guild_id": str(guild.id), "user": payloads.user_json(user)},
+        intent=intent_bits.GUILD_MEMBERS,
+    )
+
+
+def emit_role_event(sim: Simulator, guild: Guild, event: str, role: Role) -> int:
+    """Dispatch GUILD_ROLE_CREATE or GUILD_ROLE_UPDATE for ``role``; returns its reach."""
+    return sim.gateway.dispatch_guild(
+        guild.application_id,
+        guild.id,
+        event,
+        {"guild_id": str(guild.id), "role": payloads.role_json(role)},
+        intent=intent_bits.GUILDS,
+    )
+
+
+def emit_role_deleted(sim: Simulator, guild: Guild, role_id: int) -> int:
+    """Dispatch GUILD_ROLE_DELETE; returns its reach."""
+    return sim.gateway.dispatch_guild(
+        guild.application_id,
+        guild.id,
+        "GUILD_ROLE_DELETE",
+        {"guild_id": str(guild.id), "role_id": str(role_id)},
+        intent=intent_bits.GUILDS,
+    )
+
+
+def emit_guild_updated(sim: Simulator, guild: Guild) -> int:
+    """Dispatch GUILD_UPDATE (the guild object, features included); returns its reach."""
+    return sim.gateway.dispatch_guild(
+        guild.application_id,
+        guild.id,
+        "GUILD_UPDATE",
+        payloads.guild_json(guild, sim.world),
+        intent=intent_bits.GUILDS,
+    )

@@ -166,11 +166,11 @@ class LoadGenerator:
     def _pick_place(self) -> tuple[Guild, int, int] | None:
         guild = self._pick_guild()
         settings = self._sim.settings
-        if guild is None or settings.channels_per_guild < 2 or guild.member_count < 2:  # noqa: PLR2004
+        if guild is None or settings.channels_per_guild < 2 or guild.generated_members < 1:  # noqa: PLR2004
             self.status.skipped += 1
             return None
         channel_id = generated_channel_id(guild, 1)
-        user_id = generated_member_id(guild, self._rng.randrange(guild.member_count - 1))
+        user_id = generated_member_id(guild, self._rng.randrange(guild.generated_members))
         return guild, channel_id, user_id
 
     def _send_message(self) -> None:

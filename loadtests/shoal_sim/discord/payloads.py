@@ -113,7 +113,7 @@ def role_json(role: Role) -> JSON:
 
 
 def member_json(member: Member, user: User, *, with_user: bool = True) -> JSON:
-    """Return a guild member object."""
+    """Return a guild member object (``pending`` is membership screening; no guild avatar)."""
     payload: JSON = {
         "avatar": None,
         "banner": None,
@@ -122,10 +122,10 @@ def member_json(member: Member, user: User, *, with_user: bool = True) -> JSON:
             if member.communication_disabled_until_ms is None
             else iso_timestamp(member.communication_disabled_until_ms)
         ),
-        "flags": 0,
+        "flags": member.flags,
         "joined_at": iso_timestamp(member.joined_at_ms),
         "nick": member.nick,
-        "pending": False,
+        "pending": member.is_pending,
         "premium_since": None,
         "roles": [str(r) for r in member.role_ids],
         "mute": member.is_mute,
@@ -216,7 +216,7 @@ def guild_json(guild: Guild, world: World) -> JSON:
         "home_header": None,
         "splash": None,
         "discovery_splash": None,
-        "features": [],
+        "features": sorted(guild.features),
         "banner": None,
         "owner_id": str(guild.owner_id),
         "application_id": None,

@@ -2,7 +2,9 @@
 
 ``/api/v10/...`` is Discord's REST API (:mod:`.rest`), ``/gateway`` and
 ``/gateway-resume`` the gateway websocket (:mod:`.gateway`), ``/_sim/...`` the control
-API for tests and load tests (:mod:`.control`).
+API for tests and load tests (:mod:`.control`), ``/avatars/...`` and
+``/embed/avatars/...`` the CDN's images (:mod:`.cdn`; :attr:`Simulator.cdn_url` is
+the base a bot uses where Discord's is ``https://cdn.discordapp.com``).
 """
 
 from __future__ import annotations
@@ -55,8 +57,13 @@ class Simulator:
         """The REST base URL hikari's ``rest_url`` takes (``.../api/v10``)."""
         return f"{self.base_url}/api/v10"
 
+    @property
+    def cdn_url(self) -> str:
+        """The CDN base URL (Discord's ``https://cdn.discordapp.com``): the base URL itself."""
+        return self.base_url
+
     def _build_app(self) -> web.Application:
-        from shoal_sim.discord import control  # noqa: PLC0415 - control imports this module
+        from shoal_sim.discord import cdn, control  # noqa: PLC0415 - they import this module
         from shoal_sim.discord.rest import routing  # noqa: PLC0415
 
         app = web.Application(client_max_size=32 * 1024 * 1024)
@@ -65,6 +72,7 @@ class Simulator:
         app.router.add_get("/gateway-resume", self._gateway_handler)
         routing.add_routes(app, self)
         control.add_routes(app, self)
+        cdn.add_routes(app, self)
         return app
 
     async def start(self) -> None:

@@ -32,7 +32,9 @@ class SimSettings:
     channels_per_guild: int = 10
     """Channels per guild (text, voice and one category)."""
     roles_per_guild: int = 8
-    """Roles per guild besides @everyone."""
+    """Roles per guild besides @everyone (and the bot's own managed role)."""
+    avatar_fraction: float = 0.8
+    """Share of generated users with an avatar (0 to 1); the others have none."""
     max_concurrency: int = 1
     """``session_start_limit.max_concurrency``: identify buckets per window."""
     identify_window_s: float = 5.0
@@ -112,6 +114,9 @@ class SimSettings:
             if not seconds > 0 or seconds == float("inf"):
                 msg = f"{name} must be a positive, finite number, got {seconds}"
                 raise ValueError(msg)
+        if not 0.0 <= self.avatar_fraction <= 1.0:
+            msg = f"avatar_fraction must be between 0 and 1, got {self.avatar_fraction}"
+            raise ValueError(msg)
         if self.port > _MAX_PORT:
             msg = f"port must be at most {_MAX_PORT}, got {self.port}"
             raise ValueError(msg)

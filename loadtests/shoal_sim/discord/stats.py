@@ -101,6 +101,10 @@ class SimStats:
     """429 responses by ``METHOD route-template``, with the scope appended."""
     invalid_requests: int = 0
     """401, 403 and 429 (other than scope ``shared``) responses: Cloudflare counts these."""
+    rest_error_codes: collections.Counter[int] = dataclasses.field(
+        default_factory=collections.Counter
+    )
+    """Discord JSON error codes in REST error bodies, by code (50013 Missing Permissions...)."""
 
     def reset(self) -> None:
         """Zero every counter and start a new epoch.
@@ -224,6 +228,7 @@ class SimStats:
                 "latency_ms": self.latency_summary(),
             },
             "messages_injected": self.messages_injected,
+            "errors": {str(k): v for k, v in sorted(self.rest_error_codes.items())},
             "rest": {
                 "requests": dict(self.rest_requests),
                 "statuses": dict(self.rest_statuses),

@@ -4,6 +4,13 @@ Generated guilds stay cheap until used: a guild's roles, channels and members ar
 deterministically from the seed on first access (:meth:`World.contents`). Every
 generated child id shares its guild's timestamp bits (``id >> 22``), so any generated
 id leads back to its guild without an index.
+
+Every generated guild has, as on Discord, the bot's own managed role (named after the
+bot, with MANAGE_ROLES and the usual moderation permissions) above every generated
+role; the bot member holds only that role. Generated users get an avatar hash from the
+seed (:func:`shoal_sim.discord.avatars.avatar_hash`), all but a
+``1 - avatar_fraction`` share of them. Joins, leaves and role changes at run time are
+:mod:`shoal_sim.discord.membership`'s.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Final
 
+from shoal_sim.discord import permissions
+from shoal_sim.discord.avatars import avatar_hash
 from shoal_sim.discord.entities import (
     Application,
     Channel,
@@ -23,6 +32,7 @@ from shoal_sim.discord.entities import (
     Member,
     Message,
     Role,
+    RoleChange,
     User,
 )
 from shoal_sim.discord.snowflakes import (
@@ -47,6 +57,8 @@ _LOW_BITS: Final = (1 << 22) - 1
 #: Offsets of generated children within their guild's id space (see module docstring).
 _ROLE_OFFSET: Final = 1
 _CHANNEL_OFFSET: Final = 1_000
+#: The bot's managed role takes the last role offset, whatever ``roles_per_guild`` is.
+_BOT_ROLE_OFFSET: Final = _CHANNEL_OFFSET - 1
 _MEMBER_OFFSET: Final = 10_000
 _MAX_MEMBERS: Final = _LOW_BITS - _MEMBER_OFFSET
 #: The bot's messages kept per channel for inspection; older ones are forgotten.
@@ -78,7 +90,7 @@ class World:
     def __init__(self, settings: SimSettings) -> None:
         """Create the applications and generate the first application's guilds."""
         if settings.members_per_guild > _MAX_MEMBERS or settings.roles_per_guild >= (
-            _CHANNEL_OFFSET - _ROLE_OFFSET
+            _BOT_ROLE_OFFSET - _ROLE_OFFSET
         ):
             msg = "members_per_guild or roles_per_guild is too large for generated guilds"
             raise ValueError(msg)
@@ -102,6 +114,9 @@ class World:
         """Ids of the bot's kept messages per channel, oldest first (for the per-channel cap)."""
         self.interactions: dict[int, Interaction] = {}
         self.interactions_by_token: dict[str, Interaction] = {}
+        self.role_history: dict[tuple[int, int], list[RoleChange]] = {}
+        self._stand_in_bot_id: int | None = None
+        """Role changes by (guild id, user id), oldest first (see :mod:`.membership`)."""
         for token in settings.tokens:
             self.add_application(token)
         first = next(iter(self.applications.values()))
@@ -169,6 +184,7 @@ class World:
             owner_id=_child_id(guild_id, _MEMBER_OFFSET) if member_count else app.bot_user_id,
             application_id=app.id,
             member_count=member_count + 1,
+            generated_members=member_count,
         )
         self.guilds[guild_id] = guild
         self._guilds_by_stamp[guild_id >> 22] = guild
@@ -257,8 +273,13 @@ class World:
 
     def _generated_bot_member(self, guild: Guild, roles: dict[int, Role]) -> Member:
         bot_id = self.applications[guild.application_id].bot_user_id
-        first_role = [r for r in roles if r != guild.id][:1]
-        return Member(user_id=bot_id, joined_at_ms=_joined_base_ms(guild), role_ids=first_role)
+        bot_role = _child_id(guild.id, _BOT_ROLE_OFFSET)
+        role_ids = [bot_role] if bot_role in roles else []
+        return Member(user_id=bot_id, joined_at_ms=_joined_base_ms(guild), role_ids=role_ids)
+
+    def bot_role_id(self, guild: Guild) -> int:
+        """Return the id of the bot's managed role in a generated guild."""
+        return _child_id(guild.id, _BOT_ROLE_OFFSET)
 
     def _materialise_structure(self, guild: Guild) -> None:
         # A multiplicative hash, not random.Random: seeding a Mersenne twister per guild
@@ -276,6 +297,15 @@ class World:
                 is_hoisted=index < 2,  # noqa: PLR2004 - two hoisted roles look realistic
                 is_mentionable=index % 2 == 0,
             )
+        bot_role_id = _child_id(guild.id, _BOT_ROLE_OFFSET)
+        bot_user = self._users.get(self.applications[guild.application_id].bot_user_id)
+        roles[bot_role_id] = Role(
+            id=bot_role_id,
+            name=bot_user.username if bot_user else "bot",
+            permissions=permissions.BOT_ROLE,
+            position=self.settings.roles_per_guild + 1,
+            is_managed=True,
+        )
         channels: dict[int, Channel] = {}
         if self.settings.channels_per_guild:
             category_id = _child_id(guild.id, _CHANNEL_OFFSET)
@@ -301,9 +331,9 @@ class World:
     def _materialise_members(self, guild: Guild, roles: dict[int, Role]) -> None:
         rng = random.Random(guild.id * 37 + self.settings.seed)  # noqa: S311 - not secrets
         joined_base_ms = _joined_base_ms(guild)
-        role_ids = [r for r in roles if r != guild.id]
+        role_ids = [r for r, role in roles.items() if r != guild.id and not role.is_managed]
         members: dict[int, Member] = {}
-        for index in range(guild.member_count - 1):
+        for index in range(guild.generated_members):
             user_id = _child_id(guild.id, _MEMBER_OFFSET + index)
             picked = [r for r in role_ids if rng.random() < 0.2]  # noqa: PLR2004
             members[user_id] = Member(
@@ -324,22 +354,41 @@ class World:
         if guild is None:
             return None
         offset = ((user_id & _LOW_BITS) - (guild.id & _LOW_BITS)) & _LOW_BITS
-        if not _MEMBER_OFFSET <= offset < _MEMBER_OFFSET + guild.member_count - 1:
+        if not _MEMBER_OFFSET <= offset < _MEMBER_OFFSET + guild.generated_members:
             return None
         rng = random.Random(user_id)  # noqa: S311 - names, not secrets
         user = User(
             id=user_id,
             username=f"user{user_id % 10_000_000:07d}",
             global_name=f"{rng.choice(_ADJECTIVES)} {rng.choice(_NOUNS)}",
+            avatar=avatar_hash(self.settings.seed, user_id, self.settings.avatar_fraction),
         )
         self._users[user_id] = user
         return user
 
-    def add_user(self, username: str, *, is_bot: bool = False) -> User:
-        """Create a user outside any generated guild."""
-        user = User(id=self.ids.next_id(), username=username, is_bot=is_bot)
+    def add_user(
+        self,
+        username: str,
+        *,
+        is_bot: bool = False,
+        has_avatar: bool = False,
+        user_id: int | None = None,
+    ) -> User:
+        """Create a user outside any generated guild (with an avatar hash if ``has_avatar``).
+
+        ``user_id`` picks the id (the caller makes sure no user has it); else a new one.
+        """
+        user_id = self.ids.next_id() if user_id is None else user_id
+        avatar = avatar_hash(self.settings.seed, user_id, 1.0) if has_avatar else None
+        user = User(id=user_id, username=username, is_bot=is_bot, avatar=avatar)
         self._users[user.id] = user
         return user
+
+    def stand_in_bot(self) -> User:
+        """Return (creating on first use) another application's bot user, for bot messages."""
+        if self._stand_in_bot_id is None:
+            self._stand_in_bot_id = self.add_user("other-bot", is_bot=True).id
+        return self._users[self._stand_in_bot_id]
 
     def channel(self, channel_id: int) -> Channel | None:
         """Return a channel, thread or DM channel by id."""

@@ -68,8 +68,9 @@ def test_world_shapes_guilds_by_settings_when_generating() -> None:
     roles, channels, members = world.contents(guild)
     assert len(world.guilds) == 5
     assert app.guild_ids == set(world.guilds)
-    assert len(roles) == 3 + 1  # and @everyone, whose id is the guild's
+    assert len(roles) == 3 + 2  # and @everyone (whose id is the guild's) and the bot's role
     assert guild.id in roles
+    assert [r.is_managed for r in roles.values()].count(True) == 1
     assert [c.type for c in channels.values()].count(ChannelType.GUILD_CATEGORY) == 1
     assert len(channels) == 4
     assert len(members) == 7 + 1  # and the bot

@@ -1,8 +1,9 @@
 """Control routes for guilds: list them, grow the world, remove one, read one back.
 
-Owns ``GET``/``POST /_sim/guilds`` and ``GET``/``DELETE /_sim/guilds/{guild_id}``. The
-guilds themselves are the world's; the gateway events they cause are
-:mod:`shoal_sim.discord.events`'.
+Owns ``GET``/``POST /_sim/guilds`` (``verification_gate`` adds the membership screening
+feature to the new guilds) and ``GET``/``DELETE /_sim/guilds/{guild_id}``. The guilds
+themselves are the world's; the gateway events they cause are
+:mod:`shoal_sim.discord.events`'; a guild's features change through :mod:`.roles`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from shoal_sim.discord import events, payloads
 from shoal_sim.discord.control import inputs
+from shoal_sim.discord.control.roles import set_verification_gate
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -59,10 +61,12 @@ class GuildHandlers:
             return inputs.error_response(f"members must be between 0 and {_MAX_ADDED_MEMBERS}")
         if not isinstance(body.get("name", ""), str):
             return inputs.error_response("name must be a string")
+        is_gated = inputs.bool_field(body, "verification_gate", default=False)
         created = []
         reached = 0
         for _ in range(count):
             guild = self.sim.world.add_guild(app, name=body.get("name"), members=members)
+            set_verification_gate(guild, is_enabled=is_gated)
             reached += events.emit_guild_joined(self.sim, guild)
             created.append(str(guild.id))
         return inputs.json_response({"ids": created, "sessions_notified": reached}, 201)
@@ -84,6 +88,7 @@ class GuildHandlers:
                 "id": str(guild.id),
                 "name": guild.name,
                 "member_count": guild.member_count,
+                "features": sorted(guild.features),
                 "roles": [payloads.role_json(r) for r in roles.values()],
                 "channels": [payloads.channel_json(c) for c in channels.values()],
                 "members": {
@@ -91,6 +96,8 @@ class GuildHandlers:
                         "nick": m.nick,
                         "roles": [str(r) for r in m.role_ids],
                         "communication_disabled_until": m.communication_disabled_until_ms,
+                        "pending": m.is_pending,
+                        "flags": m.flags,
                     }
                     for m in members.values()
                 },

@@ -25,6 +25,7 @@ __all__ = [
     "application_at",
     "application_of",
     "bad_input",
+    "bool_field",
     "error_response",
     "guild_of",
     "int_field",
@@ -91,6 +92,17 @@ def int_field(body: JSON, key: str, default: int | None = None) -> int:
         raise BadInputError(msg) from exc
 
 
+def bool_field(body: JSON, key: str, *, default: bool) -> bool:
+    """Return ``body[key]`` as a boolean (``default`` when absent or null)."""
+    value = body.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        msg = f"{key} must be true or false, got {value!r}"
+        raise BadInputError(msg)
+    return value
+
+
 def optional_int_field(body: JSON, key: str) -> int | None:
     """Return ``body[key]`` as an integer, or None when absent or null."""
     return None if body.get(key) is None else int_field(body, key)
@@ -139,7 +151,10 @@ def place_of(sim: Simulator, body: JSON) -> tuple[Guild | None, int, int]:
         return None, sim.world.dm_channel(user_id).id, user_id
     guild = guild_of(sim, guild_id)
     channel_id = optional_int_field(body, "channel_id") or generated_channel_id(guild, 1)
-    if guild.member_count < 2 and body.get("user_id") is None:  # noqa: PLR2004
+    has_author = any(body.get(k) is not None for k in ("user_id", "webhook_id")) or bool(
+        body.get("bot")
+    )
+    if guild.generated_members < 1 and not has_author:
         msg = "this guild has no generated members: give user_id"
         raise BadInputError(msg)
     user_id = optional_int_field(body, "user_id") or generated_member_id(guild, 0)

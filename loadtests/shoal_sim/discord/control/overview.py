@@ -34,6 +34,7 @@ class OverviewHandlers:
         return inputs.json_response(
             {
                 "rest_url": sim.rest_url,
+                "cdn_url": sim.cdn_url,
                 "gateway_url": sim.gateway.ws_url,
                 "applications": [
                     {

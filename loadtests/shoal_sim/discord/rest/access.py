@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shoal_sim.discord.entities import ChannelType
-from shoal_sim.discord.rest import errors
+from shoal_sim.discord.rest import errors, hierarchy_rules
 
 if TYPE_CHECKING:
     from shoal_sim.discord.entities import (
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from shoal_sim.discord.world import World
 
 __all__ = [
+    "bot_actor",
     "channel_of",
     "guild_of",
     "member_of",
@@ -119,3 +120,12 @@ def message_of(world: World, channel: Channel, message_id: int) -> Message:
 
 
 _EPHEMERAL = 1 << 6
+
+
+def bot_actor(world: World, guild: Guild) -> hierarchy_rules.Actor:
+    """Return the guild's bot as the actor of role changes (its roles, ownership)."""
+    roles, _ = world.structure(guild)
+    bot = world.bot_member(guild)
+    return hierarchy_rules.actor_of(
+        bot.role_ids, roles, guild.id, is_owner=guild.owner_id == bot.user_id
+    )

@@ -4,8 +4,9 @@ The guard (one aiohttp middleware on the ``/api/v10`` sub-application) authentic
 ``Authorization: Bot <token>``, applies the token's global limit and the route's
 bucket, adds Discord's rate-limit headers, turns :class:`.errors.DiscordError` and
 unknown routes into Discord's JSON errors and counts everything in
-:class:`~shoal_sim.discord.stats.SimStats`. Handlers live in the route modules; the
-arithmetic of limits in :mod:`.ratelimiting`.
+:class:`~shoal_sim.discord.stats.SimStats` (every error body by its JSON ``code``, so a
+test can assert that no 50013 Missing Permissions was answered). Handlers live in the
+route modules; the arithmetic of limits in :mod:`.ratelimiting`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Final
 
+import orjson
 from aiohttp import web
 
 from shoal_sim.discord.rest import (
@@ -167,6 +169,10 @@ class RestGuard:
             stats.rest_429s[f"{label} {scope or 'user'}"] += 1
         if status in _INVALID_STATUSES and scope != "shared":
             stats.invalid_requests += 1
+        if status >= 400 and isinstance(response, web.Response):  # noqa: PLR2004 - errors
+            code = _error_code(response)
+            if code is not None:
+                stats.rest_error_codes[code] += 1
 
 
 async def _handle(
@@ -185,6 +191,19 @@ async def _handle(
     except Exception:  # noqa: BLE001 - any handler bug becomes Discord's 500, and is logged
         _LOG.exception("REST handler failed: %s %s", request.method, request.path)
         return _error(errors.DiscordError(errors.INTERNAL_ERROR))
+
+
+def _error_code(response: web.Response) -> int | None:
+    """Return the JSON ``code`` of an error body (None for a body without one)."""
+    body = response.body
+    if not isinstance(body, bytes) or response.content_type != "application/json":
+        return None
+    try:
+        decoded = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    code = decoded.get("code") if isinstance(decoded, dict) else None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def _bot_token(request: web.Request) -> str:

@@ -117,7 +117,7 @@ async def test_guild_state_shows_what_the_guild_holds_when_asked(
     assert state["id"] == str(guild.id)
     assert state["name"] == guild.name
     assert state["member_count"] == settings.members_per_guild + 1
-    assert len(state["roles"]) == settings.roles_per_guild + 1
+    assert len(state["roles"]) == settings.roles_per_guild + 2  # @everyone, the bot's role
     assert len(state["channels"]) == settings.channels_per_guild
     assert len(state["members"]) == settings.members_per_guild + 1
     assert str(bot_id) in state["members"]

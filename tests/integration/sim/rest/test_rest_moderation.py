@@ -196,7 +196,7 @@ async def test_roles_and_channels_announce_changes_when_created_edited_deleted(
             "POST",
             "/guilds/{guild_id}/roles",
             path=g,
-            json={"name": "Mods", "permissions": "8"},
+            json={"name": "Mods", "permissions": "1024"},  # a permission the bot holds
             expect=200,
         )
         created = await gateway.next_event("GUILD_ROLE_CREATE")
@@ -231,7 +231,7 @@ async def test_roles_and_channels_announce_changes_when_created_edited_deleted(
         "DELETE", "/guilds/{guild_id}/roles/{role_id}", path=g | {"role_id": guild.id}, expect=400
     )
     assert created["role"]["name"] == "Mods"
-    assert created["role"]["permissions"] == "8"
+    assert created["role"]["permissions"] == "1024"
     assert updated["role"]["mentionable"] is True
     assert deleted == {"guild_id": str(guild.id), "role_id": role.body["id"]}
     assert channel_created["id"] == channel.body["id"]
