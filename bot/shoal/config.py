@@ -37,9 +37,11 @@ __all__ = [
     "worker_settings",
 ]
 
-#: GUILDS | GUILD_MODERATION | GUILD_VOICE_STATES | GUILD_MESSAGES: what the features
-#: need without privileged intents.
-DEFAULT_INTENTS: Final = (1 << 0) | (1 << 2) | (1 << 7) | (1 << 9)
+#: GUILDS | GUILD_MEMBERS | GUILD_MODERATION | GUILD_VOICE_STATES | GUILD_MESSAGES: what
+#: the features need. GUILD_MEMBERS is privileged (enable "Server Members Intent" in the
+#: developer portal): onboarding sees members join and finish screening, levels sees them
+#: leave. Message content is not needed (XP counts messages, never reads them).
+DEFAULT_INTENTS: Final = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 7) | (1 << 9)
 _DISCORD_API: Final = "https://discord.com/api/v10"
 _ORDINAL_SUFFIX: Final = re.compile(r"-(\d+)$")
 _NAME: Final = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")

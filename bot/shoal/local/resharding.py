@@ -145,6 +145,7 @@ class ReshardController:
         self._rest_url = rest_url
         self._token = token
         self._state = state
+        self._fatal_seen: set[str] = set()
         self._settings = settings
         self._say = say
         self._clock = clock
@@ -206,8 +207,14 @@ class ReshardController:
             for action in step.actions:
                 await self._act(action, observed.gateway.max_concurrency)
             active_ready = observed.planned.ready_shards.get(step.state.active_generation, 0)
-            if observed.fatal_pods and active_ready >= step.state.active_shards > 0:
-                await clear_fatal_closes(self._redis, self._keys, observed.fatal_pods)
+            # A record is cleared once the active generation is READY on an observation after
+            # the one that first saw it: just after a close the registry may still show that
+            # shard ready, and the run reads the record when the worker exits (to restart it
+            # on 4011, where a missing record would end the run).
+            seen_before, self._fatal_seen = self._fatal_seen, set(observed.fatal_pods)
+            stale = sorted(seen_before & self._fatal_seen)
+            if stale and active_ready >= step.state.active_shards > 0:
+                await clear_fatal_closes(self._redis, self._keys, stale)
         except (redis.exceptions.RedisError, OSError) as exc:
             self._problem(f"reshard: a step was not carried out, it will be again: {exc}")
             return None

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 
+from shoal.config import DEFAULT_INTENTS
 from shoal.local.errors import LocalUpError
 from shoal.local.plans import is_load_renewal_due
 from shoal.local.spawning import child_environment, log_tail, start_child, stop_child
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 _URL_TIMEOUT_S: Final = 60.0  # 20,000 guilds are ready in about a second; room for a slow CI
+_PRIVILEGED_INTENTS: Final = (1 << 1) | (1 << 8) | (1 << 15)  # members, presences, content
 _URL_POLL_S: Final = 0.05  # how often to look for the URL file while the simulator starts
 
 
@@ -94,6 +96,10 @@ def simulator_argv(options: LocalOptions, url_file: Path) -> list[str]:
         str(options.members_per_guild),
         "--heartbeat-interval",
         str(options.heartbeat_interval_ms),
+        # The simulated application is approved for what the worker asks by default, as a
+        # bot owner enables "Server Members Intent" in the developer portal.
+        "--privileged-intents",
+        str(DEFAULT_INTENTS & _PRIVILEGED_INTENTS),
         "--port",
         str(options.sim_port),
         "--url-file",

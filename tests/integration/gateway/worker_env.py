@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from shoal.config import DEFAULT_INTENTS
+from shoal_sim.discord import intents as sim_intents
 from shoal_sim.discord.settings import DEFAULT_TOKEN
 
 if TYPE_CHECKING:
@@ -33,9 +35,13 @@ def worker_env(  # noqa: PLR0913 -- one keyword per SHOAL_* setting a test varie
     """Return the environment of pod ``ordinal`` of a fleet of ``total_shards`` shards.
 
     Without ``postgres_dsn`` the worker gets an address nothing listens on: it runs its
-    shards anyway and reports PostgreSQL unreachable once.
+    shards anyway and reports PostgreSQL unreachable once. ``SHOAL_INTENTS`` is the
+    worker's default less the privileged intents the simulated application is not
+    approved for, as an operator would configure a bot without "Server Members Intent".
     """
+    refused = sim_intents.PRIVILEGED & ~sim.settings.privileged_intents
     return {
+        "SHOAL_INTENTS": str(DEFAULT_INTENTS & ~refused),
         "SHOAL_TOKEN": token,
         "SHOAL_REST_URL": sim.rest_url,
         "SHOAL_IDENTIFY_WINDOW_S": str(identify_window_s),

@@ -30,6 +30,7 @@ from shoal.observability.shard_status import ShardStatus
 from shoal.planning.closing import FATAL_REASONS
 from shoal.planning.resharding import ReshardPhase, ReshardState
 from shoal.planning.sharding import ShardPolicy
+from shoal_sim.discord.intents import GUILD_MEMBERS
 from shoal_sim.discord.server import running_simulator
 from shoal_sim.discord.settings import DEFAULT_TOKEN, SimSettings
 
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 _WINDOW_S: Final = 0.2
 _WORLD: Final = SimSettings(
+    privileged_intents=GUILD_MEMBERS,  # approved, as `shoal local up` approves its own
     guilds=40,
     members_per_guild=3,
     channels_per_guild=2,

@@ -32,6 +32,7 @@ from shoal.local.running import local_up
 from shoal.local.simulating import SimulatorControl
 from shoal.local.workers import WorkerGenerations
 from shoal.planning.resharding import ReshardPhase, ReshardState
+from shoal_sim.discord.intents import GUILD_MEMBERS
 from shoal_sim.discord.server import running_simulator
 from shoal_sim.discord.settings import DEFAULT_TOKEN, SimSettings
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 _WINDOW_S: Final = 0.2
 #: Guild ids spread exactly evenly: 20 a shard over 2 shards (closed with 4011), 10 over 4.
 _CROWDED: Final = SimSettings(
+    privileged_intents=GUILD_MEMBERS,  # approved, as `shoal local up` approves its own
     guilds=40,
     members_per_guild=3,
     channels_per_guild=2,

@@ -147,6 +147,8 @@ def test_simulator_argv_passes_the_shape_of_discord_when_starting_the_simulator(
         "30",
         "--heartbeat-interval",
         "2000",
+        "--privileged-intents",
+        "2",  # the worker's default asks for GUILD_MEMBERS, approved as in the portal
         "--port",
         "5000",
         "--url-file",
