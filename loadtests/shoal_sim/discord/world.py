@@ -66,9 +66,10 @@ _MESSAGES_KEPT_PER_CHANNEL: Final = 500
 #: Messages from (simulated) users kept in all; a load test sends millions, and keeping
 #: them all would grow memory without bound and slow every garbage collection.
 _USER_MESSAGES_KEPT: Final = 10_000
-#: Permissions of @everyone in generated guilds (view, send, read history, connect, speak...).
-_EVERYONE_PERMISSIONS: Final = 0x0000_0006_3FE0_0E41
-_ADMINISTRATOR: Final = 1 << 3
+#: Permissions of @everyone in generated guilds, and of generated roles other than Admin:
+#: Discord's default for a new guild's @everyone (nothing that manages or moderates), so
+#: only the bot's managed role lets the bot manage roles, as in a real guild.
+_EVERYONE_PERMISSIONS: Final = permissions.EVERYONE_DEFAULT
 
 _ADJECTIVES: Final = ("Cosy", "Loud", "Quiet", "Retro", "Cosmic", "Sunny", "Misty", "Neon")
 _NOUNS: Final = ("Lounge", "Guild", "Tavern", "Harbour", "Garden", "Arcade", "Studio", "Den")
@@ -291,7 +292,7 @@ class World:
             roles[role_id] = Role(
                 id=role_id,
                 name="Admin" if index == 0 else f"role-{index}",
-                permissions=_ADMINISTRATOR if index == 0 else _EVERYONE_PERMISSIONS,
+                permissions=permissions.ADMINISTRATOR if index == 0 else _EVERYONE_PERMISSIONS,
                 position=self.settings.roles_per_guild - index,
                 color=(palette * (index + 1)) & 0xFFFFFF,
                 is_hoisted=index < 2,  # noqa: PLR2004 - two hoisted roles look realistic
