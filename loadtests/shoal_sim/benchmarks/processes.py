@@ -3,9 +3,11 @@
 Owns starting each as its own process (a benchmark's figures are one process's CPU or
 memory, and the simulator must not share the driver's event loop), waiting until each is
 ready, reading a process's CPU time and resident memory from ``/proc``, and stopping
-everything. Workers run as ``python -m shoal worker`` with a pod's ``SHOAL_*``
-environment: ``shoal_sim`` never imports ``shoal`` (an import-linter contract), so this
-module knows the worker only by its command line, its environment and its HTTP port.
+everything. PostgreSQL is :mod:`shoal_sim.benchmarks.postgres_process`'s; every fleet
+starts one and migrates it before any worker. Workers run as ``python -m shoal worker``
+with a pod's ``SHOAL_*`` environment: ``shoal_sim`` never imports ``shoal`` (an
+import-linter contract), so this module knows the worker only by its command line, its
+environment and its HTTP port.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 
+from shoal_sim.benchmarks.postgres_process import PostgresProcess
+from shoal_sim.benchmarks.prometheus_text import sample_sum
+
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping, Sequence
 
@@ -36,6 +41,7 @@ __all__ = [
     "WORKER",
     "Fleet",
     "HikariBotProcess",
+    "PostgresProcess",
     "SimProcess",
     "WorkerProcess",
     "WorkerSpec",
@@ -244,6 +250,8 @@ class WorkerSpec:
     intents: int | None = None
     """``SHOAL_INTENTS``; the worker's default when None."""
     bot_name: str = "bench"
+    postgres_dsn: str | None = None
+    """``SHOAL_POSTGRES_DSN``; :meth:`Fleet.worker` fills in the fleet's when None."""
 
 
 @dataclasses.dataclass(slots=True)
@@ -259,6 +267,9 @@ class WorkerProcess:
         cls, spec: WorkerSpec, ordinal: int, workdir: pathlib.Path, http: aiohttp.ClientSession
     ) -> WorkerProcess:
         """Start pod ``ordinal`` (it boots at once; wait with :meth:`ready`)."""
+        if spec.postgres_dsn is None:
+            msg = "WorkerSpec.postgres_dsn is not set (Fleet.worker sets the fleet's)"
+            raise ValueError(msg)
         port = free_port()
         env = {
             "SHOAL_TOKEN": spec.token,
@@ -269,8 +280,9 @@ class WorkerProcess:
             "SHOAL_POD_NAME": f"bench-{ordinal}",
             "SHOAL_GENERATION": "0",
             "SHOAL_REDIS_URL": spec.redis_url,
-            # Only `shoal migrate` connects; a worker never does (checked: shoal/app.py).
-            "SHOAL_POSTGRES_DSN": "postgresql://bench@127.0.0.1:1/unused",
+            "SHOAL_POSTGRES_DSN": spec.postgres_dsn,
+            # Avatars for rank cards come from the simulator's CDN, never Discord's.
+            "SHOAL_CDN_URL": spec.rest_url.removesuffix("/api/v10"),
             "SHOAL_BOT_NAME": spec.bot_name,
             "SHOAL_HTTP_HOST": "127.0.0.1",
             "SHOAL_HTTP_PORT": str(port),
@@ -312,17 +324,14 @@ class WorkerProcess:
                 raise RuntimeError(msg)
             await asyncio.sleep(_POLL_S)
 
-    async def metric(self, name: str, **labels: str) -> float:
-        """Return the sum of ``name``'s samples that carry ``labels`` in ``/metrics``."""
+    async def metrics_text(self) -> str:
+        """Return ``/metrics`` (Prometheus text; parse it with `prometheus_text`)."""
         async with self.http.get(f"http://127.0.0.1:{self.http_port}/metrics") as response:
-            text = await response.text()
-        wanted = [f'{key}="{value}"' for key, value in labels.items()]
-        total = 0.0
-        for line in text.splitlines():
-            sample, _, value = line.rpartition(" ")
-            if sample.split("{", 1)[0] == name and all(w in sample for w in wanted):
-                total += float(value)
-        return total
+            return await response.text()
+
+    async def metric(self, name: str, **labels: str) -> float:
+        """Return the sum of ``name``'s samples carrying ``labels`` in ``/metrics`` (0: none)."""
+        return sample_sum(await self.metrics_text(), name, **labels) or 0.0
 
     async def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
         """Stop it (SIGTERM: its shards close resumably)."""
@@ -368,10 +377,12 @@ class HikariBotProcess:
 
 @dataclasses.dataclass(slots=True)
 class Fleet:
-    """A benchmark's shared pieces: a scratch directory, Redis, an HTTP client."""
+    """A benchmark's shared pieces: a scratch directory, Redis, PostgreSQL, an HTTP client."""
 
     workdir: pathlib.Path
     redis: RedisProcess
+    postgres: PostgresProcess
+    """Migrated before the fleet is handed out."""
     http: aiohttp.ClientSession
     children: list[SimProcess | WorkerProcess | HikariBotProcess] = dataclasses.field(
         default_factory=list
@@ -384,7 +395,9 @@ class Fleet:
         return sim
 
     async def worker(self, spec: WorkerSpec, ordinal: int) -> WorkerProcess:
-        """Start a worker process that is stopped with the fleet."""
+        """Start a worker process that is stopped with the fleet (on its PostgreSQL if unset)."""
+        if spec.postgres_dsn is None:
+            spec = dataclasses.replace(spec, postgres_dsn=self.postgres.dsn)
         worker = await WorkerProcess.start(spec, ordinal, self.workdir, self.http)
         self.children.append(worker)
         return worker
@@ -392,7 +405,7 @@ class Fleet:
 
 @contextlib.asynccontextmanager
 async def running_fleet(logs: pathlib.Path | None = None) -> AsyncIterator[Fleet]:
-    """Start Redis and an HTTP client; stop every child process at the end.
+    """Start Redis, a migrated PostgreSQL and an HTTP client; stop every child at the end.
 
     Args:
         logs: where the children's logs go (kept); a scratch directory when None.
@@ -402,13 +415,20 @@ async def running_fleet(logs: pathlib.Path | None = None) -> AsyncIterator[Fleet
         workdir.mkdir(parents=True, exist_ok=True)
         redis = await RedisProcess.start(workdir)
         try:
-            async with aiohttp.ClientSession() as http:
-                fleet = Fleet(workdir, redis, http)
-                try:
-                    yield fleet
-                finally:
-                    for child in reversed(fleet.children):
-                        await child.stop()
+            postgres = await PostgresProcess.start(
+                workdir / "postgres.log", free_port(), die_with_parent
+            )
+            try:
+                await postgres.migrate(workdir / "migrate.log")
+                async with aiohttp.ClientSession() as http:
+                    fleet = Fleet(workdir, redis, postgres, http)
+                    try:
+                        yield fleet
+                    finally:
+                        for child in reversed(fleet.children):
+                            await child.stop()
+            finally:
+                await postgres.stop()
         finally:
             await redis.stop()
 

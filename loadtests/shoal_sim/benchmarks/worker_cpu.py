@@ -2,16 +2,30 @@
 
 Run: ``.venv/bin/python -m shoal_sim.benchmarks.worker_cpu`` (``--help`` for sizes).
 
-Three consumers, each its own process on the same shard layout and the same message
-stream (a fresh simulator with the same seed for each, in this process): the Shoal
-worker (``shoal worker`` with GUILDS | GUILD_MESSAGES and its listeners), a plain hikari
-``GatewayBot`` with its default cache and a MessageCreateEvent listener, and the same bot
-with the cache off. MESSAGE_CREATEs go through the simulator's real event path as fast
-as the consumer drains them; the figure is the consumer's user plus system CPU time
-(``/proc/<pid>/stat``) over the stream, once it is idle again, per message. Aim: the
-worker at most half of the cache-off plain bot. Figures, not assertions; the exit status
-is non-zero when the worker's ``shoal_gateway_events_total`` did not count every message
-(a lost dispatch).
+Each consumer runs as its own process on the same shard layout, against a fresh simulator
+in this process. Two message streams:
+
+- **one member per guild** (seed 1): the Shoal worker (``shoal worker`` with GUILDS |
+  GUILD_MESSAGES, every feature on), a plain hikari ``GatewayBot`` with its default cache
+  and a MessageCreateEvent listener, and the same bot with the cache off. The levels tap
+  grants one message per guild and its cooldown cache drops the rest: the worker's cost
+  of a message no feature acts on.
+- **every member** (seed 2, ``--members-per-guild`` each, in turn): the worker with the
+  levels feature granting XP for (nearly) every message (the tap batching, one Lua grant
+  per message in Redis, the flush job writing to PostgreSQL every second), and the
+  cache-off hikari bot on the same stream.
+
+Each stream starts with a warm-up of one message per guild, not measured: a guild's first
+message costs the worker its settings load and its board's rebuild from PostgreSQL (once
+per guild while Redis keeps the board), printed apart as CPU per cold guild. Then
+MESSAGE_CREATEs go through the simulator's real event path as fast as the consumer drains
+them; the figure is the consumer's user plus system CPU time (``/proc/<pid>/stat``) over
+the stream, once it is idle again, per message (Redis's CPU is printed apart). Aim: the
+worker at most half of the cache-off plain bot on either stream. Figures, not assertions;
+the exit status is non-zero when a worker's ``shoal_gateway_events_total`` did not count
+every message (a lost dispatch), or when the XP in PostgreSQL after the granting run is
+not one message's worth for each member who wrote (checked when both streams took under
+the 60 s cooldown).
 """
 
 from __future__ import annotations
@@ -23,44 +37,59 @@ import os
 import sys
 from typing import TYPE_CHECKING, Final
 
+from shoal_sim.benchmarks import message_streams
+from shoal_sim.benchmarks.levels_records import read_totals
 from shoal_sim.benchmarks.processes import (
     CACHED_HIKARI,
     UNCACHED_HIKARI,
     WORKER,
     WorkerProcess,
+    cpu_seconds,
     install_uvloop,
     running_fleet,
     start_consumer,
     wait_cpu_settled,
 )
-from shoal_sim.discord import events
+from shoal_sim.benchmarks.prometheus_text import sample_sum
 from shoal_sim.discord.server import Simulator
 from shoal_sim.discord.settings import SimSettings
-from shoal_sim.discord.world import generated_channel_id, generated_member_id
 
 if TYPE_CHECKING:
+    from shoal_sim.benchmarks.levels_records import XpTotals
     from shoal_sim.benchmarks.processes import Fleet
-    from shoal_sim.discord.gateway.connection import Connection
 
 __all__ = ["main"]
 
-#: Pause emitting while this many frames wait unsent (as in discord_dispatch).
-_MAX_BACKLOG: Final = 4_000
-_EMIT_BATCH: Final = 200
 _WORKER: Final = WORKER
 _CACHED: Final = CACHED_HIKARI
 _UNCACHED: Final = UNCACHED_HIKARI
+_ONE: Final = "one member per guild"
+_EVERY: Final = "every member"
+#: Different seeds give the two streams different guild ids: both worker runs share one
+#: PostgreSQL, and the granting run's XP check must not see the first run's rows.
+_SEEDS: Final = {_ONE: 1, _EVERY: 2}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Result:
-    """One consumer's figures."""
+    """One consumer's figures on one stream."""
 
     consumer: str
+    stream: str
     messages: int
     cpu_s: float
     counted: int | None
     """Messages the consumer reported receiving (the worker's metrics); None: not known."""
+    redis_cpu_s: float
+    """Redis's CPU time over the same stream (the worker's grants run there)."""
+    elapsed_s: float
+    warm_up_cpu_s: float
+    """CPU of the warm-up (one message per cold guild)."""
+    guilds: int
+    totals: XpTotals | None = None
+    """The granting run's XP in PostgreSQL, when checked."""
+    dropped: float | None = None
+    """The worker's ``shoal_levels_dropped_messages``, when it exports it."""
 
     @property
     def us_per_message(self) -> float:
@@ -68,43 +97,20 @@ class Result:
         return self.cpu_s / self.messages * 1e6
 
 
-def _world(args: argparse.Namespace) -> SimSettings:
+def _world(args: argparse.Namespace, stream: str) -> SimSettings:
     return SimSettings(
         guilds=args.guilds,
+        seed=_SEEDS[stream],
         max_concurrency=args.shards,
         identify_window_s=0.05,
-        members_per_guild=20,
+        members_per_guild=args.members_per_guild,
         channels_per_guild=4,
         roles_per_guild=4,
     )
 
 
-async def _drain(connections: list[Connection], backlog: int) -> None:
-    """Wait until at most ``backlog`` frames wait unsent (polling: a benchmark, not a server)."""
-    while sum(c.backlog for c in connections) > backlog:  # noqa: ASYNC110 - polling is the point
-        await asyncio.sleep(0.001)
-
-
-async def _stream(sim: Simulator, messages: int) -> None:
-    guilds = [sim.world.guild(g) for g in sorted(sim.world.guilds)]
-    places = [(g.id, generated_channel_id(g, 1), generated_member_id(g, 0)) for g in guilds if g]
-    connections = list(sim.gateway.connections)
-    for index in range(messages):
-        guild_id, channel_id, author_id = places[index % len(places)]
-        events.emit_user_message(
-            sim,
-            channel_id=channel_id,
-            author_id=author_id,
-            guild_id=guild_id,
-            content=f"benchmark message {index}",
-        )
-        if index % _EMIT_BATCH == 0:
-            await _drain(connections, _MAX_BACKLOG)
-    await _drain(connections, 0)
-
-
-async def _measure(fleet: Fleet, consumer: str, args: argparse.Namespace) -> Result:
-    sim = Simulator(_world(args))
+async def _measure(fleet: Fleet, consumer: str, stream: str, args: argparse.Namespace) -> Result:
+    sim = Simulator(_world(args, stream))
     await sim.start()
     try:
         token = next(iter(sim.world.applications.values())).token
@@ -116,63 +122,122 @@ async def _measure(fleet: Fleet, consumer: str, args: argparse.Namespace) -> Res
             shards=args.shards,
             bot_name=f"cpu-{len(fleet.children)}",
         )
-        await _drain(list(sim.gateway.connections), 0)  # the GUILD_CREATEs
+        places = (
+            message_streams.every_member(sim)
+            if stream == _EVERY
+            else message_streams.one_member_per_guild(sim)
+        )
+        guilds = len(sim.world.guilds)
+        await message_streams.drain(list(sim.gateway.connections), 0)  # the GUILD_CREATEs
+        started_s = await wait_cpu_settled(process.pid)
+        warm_up = await message_streams.stream(sim, places, guilds)
         before_s = await wait_cpu_settled(process.pid)
-        await _stream(sim, args.messages)
+        redis_before_s = cpu_seconds(fleet.redis.process.pid)
+        sent = await message_streams.stream(sim, places, args.messages, start=guilds)
         after_s = await wait_cpu_settled(process.pid)
-        counted = None
+        redis_s = cpu_seconds(fleet.redis.process.pid) - redis_before_s
+        counted = dropped = None
         if isinstance(process, WorkerProcess):
-            events = await process.metric("shoal_gateway_events_total", type="MESSAGE_CREATE")
-            counted = int(events)
-        await process.stop()
-        return Result(consumer, args.messages, after_s - before_s, counted)
+            text = await process.metrics_text()
+            counted = int(
+                sample_sum(text, "shoal_gateway_events_total", type="MESSAGE_CREATE") or 0
+            )
+            dropped = sample_sum(text, "shoal_levels_dropped_messages")
+        await process.stop()  # a worker drains its tap and flushes on SIGTERM
+        totals = None
+        is_in_cooldown = warm_up.elapsed_s + sent.elapsed_s < message_streams.COOLDOWN_S
+        if consumer == _WORKER and stream == _EVERY and is_in_cooldown:
+            earners = message_streams.expected_earners(places, guilds + args.messages)
+            totals = await read_totals(fleet.postgres.dsn, earners)
+        return Result(
+            consumer=consumer,
+            stream=stream,
+            messages=args.messages,
+            cpu_s=after_s - before_s,
+            counted=counted,
+            redis_cpu_s=redis_s,
+            elapsed_s=sent.elapsed_s,
+            warm_up_cpu_s=before_s - started_s,
+            guilds=guilds,
+            totals=totals,
+            dropped=dropped,
+        )
     finally:
         await sim.stop()
 
 
+_RUNS: Final = (
+    (_WORKER, _ONE),
+    (_CACHED, _ONE),
+    (_UNCACHED, _ONE),
+    (_WORKER, _EVERY),
+    (_UNCACHED, _EVERY),
+)
+
+
 async def _run(args: argparse.Namespace) -> list[Result]:
     async with running_fleet() as fleet:
-        return [await _measure(fleet, c, args) for c in (_WORKER, _CACHED, _UNCACHED)]
+        return [await _measure(fleet, consumer, stream, args) for consumer, stream in _RUNS]
 
 
 def _report(results: list[Result], args: argparse.Namespace) -> str:
-    uncached = next(r for r in results if r.consumer == _UNCACHED)
     lines = [
         "Shoal worker CPU benchmark: CPU per MESSAGE_CREATE",
         (
-            f"  {args.messages:,} MESSAGE_CREATE to 1 process of {args.shards} shards, "
-            f"{args.guilds:,} guilds, {os.cpu_count()} CPUs"
+            f"  {args.messages:,} MESSAGE_CREATE per run to 1 process of {args.shards} shards, "
+            f"{args.guilds:,} guilds x {args.members_per_guild} members, {os.cpu_count()} CPUs"
         ),
-        f"  {'consumer':<24}{'CPU s':>8}{'us/message':>12}{'x cache off':>13}   aim",
+        f"  {'consumer':<24}{'stream':<22}{'CPU s':>7}{'us/message':>12}{'x cache off':>13}   aim",
     ]
     for r in results:
-        aim = "<= 0.50x (about 30 us)" if r.consumer == _WORKER else ""
+        uncached = next(u for u in results if u.consumer == _UNCACHED and u.stream == r.stream)
+        aim = "<= 0.50x" if r.consumer == _WORKER else ""
         lines.append(
-            f"  {r.consumer:<24}{r.cpu_s:>8.2f}{r.us_per_message:>12.1f}"
+            f"  {r.consumer:<24}{r.stream:<22}{r.cpu_s:>7.2f}{r.us_per_message:>12.1f}"
             f"{r.cpu_s / uncached.cpu_s:>12.2f}x   {aim}".rstrip()
         )
-    worker = next(r for r in results if r.consumer == _WORKER)
-    lines.append(
-        f"  worker's shoal_gateway_events_total{{type=MESSAGE_CREATE}}: {worker.counted:,} "
-        f"of {worker.messages:,} received"
-    )
+    for r in results:
+        if r.consumer != _WORKER:
+            continue
+        dropped = "" if r.dropped is None else f", {r.dropped:,.0f} dropped by the levels tap"
+        lines.append(
+            f"  worker, {r.stream}: shoal_gateway_events_total{{type=MESSAGE_CREATE}} "
+            f"{r.counted:,} of {r.messages + r.guilds:,} (warm-up included){dropped}; Redis "
+            f"{r.redis_cpu_s / r.messages * 1e6:.1f} us CPU per message; stream "
+            f"{r.messages / r.elapsed_s:,.0f} messages/s; warm-up "
+            f"{r.warm_up_cpu_s / r.guilds * 1e3:.2f} ms CPU per cold guild"
+        )
+        if r.stream == _EVERY:
+            check = r.totals.describe() if r.totals else "not checked (the stream outlasted 60 s)"
+            lines.append(f"  levels XP after the granting run: {check}")
     return "\n".join(lines) + "\n"
 
 
+def _is_correct(results: list[Result]) -> bool:
+    workers = [r for r in results if r.consumer == _WORKER]
+    counted_all = all(r.counted == r.messages + r.guilds for r in workers)
+    return counted_all and all(r.totals is None or r.totals.is_exact for r in workers)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and print its figures; non-zero if the worker counted too few."""
+    """Run the benchmark and print its figures; non-zero on a lost message or wrong XP."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--guilds", type=int, default=2_000)
+    parser.add_argument(
+        "--members-per-guild",
+        type=int,
+        default=25,
+        help="members writing in turn in the granting stream (guilds x members distinct)",
+    )
     parser.add_argument("--shards", type=int, default=4)
-    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--messages", type=int, default=50_000, help="per run (5 runs)")
     args = parser.parse_args(argv)
     install_uvloop()
     results = asyncio.run(_run(args))
     sys.stdout.write(_report(results, args))
-    worker = next(r for r in results if r.consumer == _WORKER)
-    return 1 if worker.counted != worker.messages else 0
+    return 0 if _is_correct(results) else 1
 
 
 if __name__ == "__main__":
