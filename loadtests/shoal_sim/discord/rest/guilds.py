@@ -1,4 +1,4 @@
-"""Guilds and roles: read a guild, list, create, edit, move and delete roles.
+"""Guilds and roles: read a guild, list, read, create, edit, move and delete roles.
 
 Role changes reach the guild's sessions with intent GUILDS: GUILD_ROLE_CREATE,
 GUILD_ROLE_UPDATE (one per moved role for a position change), GUILD_ROLE_DELETE. A
@@ -57,6 +57,14 @@ async def list_roles(call: Call) -> web.Response:
     """GET /guilds/{guild_id}/roles."""
     roles, _, _ = call.world.contents(_guild(call))
     return json_response([payloads.role_json(r) for r in roles.values()])
+
+
+async def get_role(call: Call) -> web.Response:
+    """GET /guilds/{guild_id}/roles/{role_id} (404 10011 for a role the guild lacks)."""
+    guild = _guild(call)
+    return json_response(
+        payloads.role_json(access.role_of(call.world, guild, call.snowflake("role_id")))
+    )
 
 
 async def create_role(call: Call) -> web.Response:
@@ -151,6 +159,7 @@ ENDPOINTS: Final = (
     Endpoint("GET", _ROLES, list_roles, limits.READ, _MAJOR),
     Endpoint("POST", _ROLES, create_role, limits.ROLE_WRITE, _MAJOR),
     Endpoint("PATCH", _ROLES, move_roles, limits.ROLE_WRITE, _MAJOR),
+    Endpoint("GET", _ROLES + "/{role_id}", get_role, limits.READ, _MAJOR),
     Endpoint("PATCH", _ROLES + "/{role_id}", edit_role, limits.ROLE_WRITE, _MAJOR),
     Endpoint("DELETE", _ROLES + "/{role_id}", delete_role, limits.ROLE_WRITE, _MAJOR),
 )

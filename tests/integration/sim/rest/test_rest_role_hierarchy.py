@@ -213,3 +213,20 @@ async def test_hikari_raises_forbidden_with_50013_when_it_grants_the_bots_own_ro
     assert not everyone.permissions & hikari.Permissions.MANAGE_ROLES
     assert not everyone.permissions & hikari.Permissions.MANAGE_WEBHOOKS
     assert set(mine.role_ids) == {bot_role.id, guild.id}  # hikari adds @everyone
+
+
+async def test_role_read_answers_the_role_or_unknown_role_when_fetched_by_id(
+    api: Api, sim: Simulator, guild: Guild
+) -> None:
+    template = "/guilds/{guild_id}/roles/{role_id}"
+    bot_role = sim.world.bot_role_id(guild)
+    found = await api.call(
+        "GET", template, path={"guild_id": guild.id, "role_id": bot_role}, expect=200
+    )
+    missing = await api.call(
+        "GET", template, path={"guild_id": guild.id, "role_id": 12345}, expect=404
+    )
+    assert found.body["id"] == str(bot_role)
+    assert found.body["managed"] is True
+    assert f"GET {template} 200" in api.checked
+    assert missing.body == {"message": "Unknown Role", "code": 10011}
