@@ -44,6 +44,8 @@ class OnboardingSettings(pydantic.BaseModel):
     who hold Member keep it: nothing is taken away in bulk. False: any agreement counts."""
     welcome_message: str | None = None
     """Sent when a member agrees (see :data:`WELCOME_PLACEHOLDERS`); None sends none."""
+    welcome_channel_id: _Snowflake | None = None
+    """Where the welcome message is posted; None: the rules channel."""
 
     @property
     def is_complete(self) -> bool:
