@@ -22,7 +22,7 @@ import pathlib
 import sys
 from typing import Any, Final
 
-from shoal_sim.benchmarks.processes import WorkerSpec, running_fleet
+from shoal_sim.benchmarks.processes import APPROVED_INTENTS, WorkerSpec, running_fleet
 
 __all__ = ["main"]
 
@@ -36,6 +36,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             [
                 *("--guilds", str(args.guilds), "--members-per-guild", "5"),
                 *("--max-concurrency", "16", "--identify-window", "0.05"),
+                *("--privileged-intents", str(APPROVED_INTENTS)),
             ]
         )
         spec = WorkerSpec(

@@ -1,13 +1,16 @@
 """Benchmark: /leaderboard latency on a board of ``--members`` members in one guild.
 
 Run: ``.venv/bin/python -m shoal_sim.benchmarks.leaderboard_latency`` (``--help`` for
-sizes; the acceptance size is ``--members 1000000``, about 3 minutes to fill on 2 cores).
+sizes; the acceptance size is ``--members 1000000``, about 4 minutes to fill on 2 cores).
 
 Starts Redis, a migrated PostgreSQL and one ``shoal worker`` against a simulator in this
 process holding one guild of ``--members`` generated members. The board is filled end to
-end: one MESSAGE_CREATE from each member through the simulator into the worker, whose
-levels tap grants each one 10 XP in Redis and whose flush job writes them to PostgreSQL;
-the fill waits until ``levels_members`` holds one row per member. Then ``--commands``
+end: one MESSAGE_CREATE from each member through the simulator into the worker, at
+``--fill-rate`` a second, whose levels tap grants each one 10 XP in Redis and whose flush
+job writes them to PostgreSQL; the fill waits until ``levels_members`` holds one row per
+member. (The tap never holds up the gateway: above what one worker can grant, about
+6,000 distinct members a second on 2 shared cores, its queue fills and it drops messages,
+which the XP check then reports.) Then ``--commands``
 ``/leaderboard`` commands (page 1, and every other one a deep ``page`` option) and
 ``--clicks`` page-button clicks (``lvlpage:1:<page>`` on a bot message carrying it, pages
 from the deeper half of the board) go in at ``--rate`` a second from random members. The
@@ -107,10 +110,15 @@ async def _rows(dsn: str, guild_id: int) -> int:
 
 
 async def _fill(
-    sim: Simulator, worker: WorkerProcess, places: list[Place], dsn: str, guild_id: int
+    sim: Simulator,
+    worker: WorkerProcess,
+    places: list[Place],
+    dsn: str,
+    guild_id: int,
+    per_s: float,
 ) -> Fill:
     started = time.monotonic()
-    sent = await message_streams.stream(sim, places, len(places))
+    sent = await message_streams.stream(sim, places, len(places), per_s=per_s)
     deadline = time.monotonic() + _FILL_TIMEOUT_S
     rows = await _rows(dsn, guild_id)
     while rows < len(places) and time.monotonic() < deadline:
@@ -207,7 +215,7 @@ async def _measure(fleet: Fleet, sim: Simulator, args: argparse.Namespace) -> Ou
     places = message_streams.every_member(sim)
     guild_id = places[0].guild_id
     await message_streams.drain(list(sim.gateway.connections), 0)
-    fill = await _fill(sim, worker, places, fleet.postgres.dsn, guild_id)
+    fill = await _fill(sim, worker, places, fleet.postgres.dsn, guild_id, args.fill_rate)
     plan = _plan(sim, places, args)
     sent = await interaction_runs.send_paced([send for _, _, send in plan], args.rate)
     asked = [Asked(kind, page, i) for (kind, page, _), i in zip(plan, sent, strict=True)]
@@ -272,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--members", type=int, default=20_000, help="members on the board (acceptance: 1000000)"
     )
+    parser.add_argument("--fill-rate", type=float, default=4_000.0, help="fill messages per second")
     parser.add_argument("--commands", type=int, default=100, help="/leaderboard commands")
     parser.add_argument("--clicks", type=int, default=100, help="page-button clicks")
     parser.add_argument("--rate", type=float, default=20.0, help="interactions per second")

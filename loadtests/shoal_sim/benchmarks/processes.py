@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping, Sequence
 
 __all__ = [
+    "APPROVED_INTENTS",
     "CACHED_HIKARI",
     "UNCACHED_HIKARI",
     "WORKER",
@@ -62,6 +63,10 @@ _POLL_S: Final = 0.02  # readiness probes: short, so boot times are measured to 
 _STOP_GRACE_S: Final = 20.0
 #: hikari's intents: GUILDS | GUILD_MESSAGES, what the benchmarks' events need.
 MESSAGE_INTENTS: Final = (1 << 0) | (1 << 9)
+#: The privileged intents a simulator approves (``--privileged-intents``): GUILD_MEMBERS,
+#: which the worker's default intents ask for (onboarding, levels' member events); a
+#: simulator that did not approve it would close every shard with 4014.
+APPROVED_INTENTS: Final = 1 << 1
 
 
 _PR_SET_PDEATHSIG: Final = 1  # from <linux/prctl.h>

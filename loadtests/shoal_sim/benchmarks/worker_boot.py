@@ -25,7 +25,13 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from shoal_sim.benchmarks.processes import Fleet, WorkerProcess, WorkerSpec, running_fleet
+from shoal_sim.benchmarks.processes import (
+    APPROVED_INTENTS,
+    Fleet,
+    WorkerProcess,
+    WorkerSpec,
+    running_fleet,
+)
 
 if TYPE_CHECKING:
     from shoal_sim.benchmarks.processes import SimProcess
@@ -65,6 +71,7 @@ async def _run(args: argparse.Namespace) -> list[Phase]:
                 *("--channels-per-guild", "2", "--roles-per-guild", "1"),
                 *("--max-concurrency", str(args.max_concurrency)),
                 *("--identify-window", str(args.window)),
+                *("--privileged-intents", str(APPROVED_INTENTS)),
             ]
         )
         spec = WorkerSpec(
