@@ -1,12 +1,15 @@
 """The onboarding commands and components: ``/onboarding setup|rules|post``, the rules buttons.
 
 ``/onboarding setup`` stores the roles and channel (refusing a role the bot may not give
-to everyone), ``/onboarding rules`` opens the rules modal (saved by compare-and-swap on
-the version it opened, then the posted message is edited), ``/onboarding post`` posts
-the rules message with "View rules" and "I agree". The buttons and the modal are routes
-on the ``onb`` custom_id prefix (`shoal.features.onboarding.components`), so they work on
-any pod after any restart. hikari-arc reads handler signatures at runtime (options and
-injected services), so the types in them are imported at runtime here.
+to everyone). ``/onboarding rules`` shows the rules with an "Edit rules" button that
+opens the rules modal: a slash command could open it directly, but the command
+middleware would take the modal for a missing answer, while a component route that
+opens modals is never deferred. The modal saves by compare-and-swap on the version it
+opened, then edits the posted message. ``/onboarding post`` posts the rules message with
+"View rules" and "I agree". The buttons and the modal are custom_id routes
+(`shoal.features.onboarding.components`), so they work on any pod after any restart.
+hikari-arc reads handler signatures at runtime (options and injected services), so the
+types in them are imported at runtime here.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pydantic
 from shoal.features.onboarding.components import (
     CUSTOM_ID_PREFIX,
     CUSTOM_ID_VERSION,
+    EDIT_PREFIX,
     RULES_INPUT_ID,
     AgreeButton,
     ViewRulesButton,
@@ -52,6 +56,7 @@ from shoal.features.onboarding.texts import (
     not_posted_text,
     post_failed_text,
     posted_text,
+    rules_preview_text,
     saved_text,
     setup_refused_text,
     setup_report_text,
@@ -63,7 +68,7 @@ from shoal.interactions.replying import reply
 from shoal.kit.roles import Refusal
 from shoal.kit.settings import SettingsRefusedError, describe_error
 
-__all__ = ["button_route", "modal_route", "onboarding_plugin", "rules_message"]
+__all__ = ["button_route", "edit_route", "modal_route", "onboarding_plugin", "rules_message"]
 
 _log = logging.getLogger(__name__)
 
@@ -174,10 +179,20 @@ def _refusal_text(refusal: Refusal | str | None) -> str | None:
 
 
 async def edit_rules(ctx: arc.GatewayContext, onboarding: OnboardingService = arc.inject()) -> None:
-    """Write or edit the rules (a form opens)."""
+    """Show the rules, with a button that opens the form to edit them."""
     if (guild_id := await _admin_guild(ctx)) is None:
         return
     rules = await onboarding.repository.get_rules(guild_id)
+    row = hikari.impl.MessageActionRowBuilder()
+    row.add_interactive_button(
+        hikari.ButtonStyle.PRIMARY,
+        encode(EDIT_PREFIX, CUSTOM_ID_VERSION),
+        label="Write rules" if rules is None else "Edit rules",
+    )
+    await reply(ctx, rules_preview_text(rules), components=[row], is_ephemeral=True)
+
+
+def _rules_modal_rows(rules: RulesDocument | None) -> list[hikari.api.ModalActionRowBuilder]:
     row = hikari.impl.ModalActionRowBuilder()
     row.add_text_input(
         RULES_INPUT_ID,
@@ -187,9 +202,28 @@ async def edit_rules(ctx: arc.GatewayContext, onboarding: OnboardingService = ar
         min_length=1,
         max_length=RULES_TEXT_MAX,
     )
-    expected = 0 if rules is None else rules.version
-    custom_id = encode(CUSTOM_ID_PREFIX, CUSTOM_ID_VERSION, *save_arguments(expected))
-    await ctx.respond_with_modal(MODAL_TITLE, custom_id, components=[row])
+    return [row]
+
+
+def edit_route(onboarding: OnboardingService) -> ComponentRoute:
+    """Return the route of the "Edit rules" button: opens the modal on the current rules."""
+
+    async def open_form(ctx: ComponentContext) -> None:
+        if ctx.guild_id is None or not _is_admin(ctx.member):
+            await ctx.respond(ADMIN_ONLY_TEXT)
+            return
+        rules = await onboarding.repository.get_rules(ctx.guild_id)
+        expected = 0 if rules is None else rules.version
+        custom_id = encode(CUSTOM_ID_PREFIX, CUSTOM_ID_VERSION, *save_arguments(expected))
+        await ctx.open_modal(MODAL_TITLE, custom_id, _rules_modal_rows(rules))
+
+    return ComponentRoute(
+        name="onboarding edit",
+        prefix=EDIT_PREFIX,
+        version=CUSTOM_ID_VERSION,
+        handler=open_form,
+        opens_modal=True,
+    )
 
 
 async def post(ctx: arc.GatewayContext, onboarding: OnboardingService = arc.inject()) -> None:

@@ -3,12 +3,14 @@
 Owns what a rules-message button's stateless custom_id must say after the route prefix
 (:data:`CUSTOM_ID_PREFIX`, layout :data:`CUSTOM_ID_VERSION`) so that a button posted long
 ago works on any pod after any restart: "View rules" carries ``("view",)``; "I agree"
-carries ``("agree", <rules version>)``, e.g. ``onb:1:agree:3``; the rules modal that
-``/onboarding rules`` opens carries ``("save", <version it was opened on>)`` (a modal
-route: the same prefix and version, another kind), so saving is a compare-and-swap on
-what the admin edited. Parsing never trusts the text: anything malformed is None. Pure.
-Does not own the codec or the router (built in `shoal.interactions`) nor what a press
-does (`shoal.features.onboarding.rules`).
+carries ``("agree", <rules version>)``, e.g. ``onb:1:agree:3``. The rules modal carries
+``("save", <version it was opened on>)`` (a modal route: same prefix and version, another
+kind), so saving is a compare-and-swap on what the admin edited. The "Edit rules" button
+of ``/onboarding rules`` has its own prefix (:data:`EDIT_PREFIX`, no arguments: it opens
+the modal on the rules as they are when pressed), because its route answers with a modal
+and is never auto-deferred. Parsing never trusts the text: anything malformed is None.
+Pure. Does not own the codec or the router (built in `shoal.interactions`) nor what a
+press does (`shoal.features.onboarding.rules`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CUSTOM_ID_PREFIX",
     "CUSTOM_ID_VERSION",
+    "EDIT_PREFIX",
     "RULES_INPUT_ID",
     "AgreeButton",
     "SaveRulesModal",
@@ -35,6 +38,7 @@ __all__ = [
 
 CUSTOM_ID_PREFIX: Final = "onb"
 CUSTOM_ID_VERSION: Final = 1
+EDIT_PREFIX: Final = "onbedit"
 _VIEW: Final = "view"
 _AGREE: Final = "agree"
 _SAVE: Final = "save"

@@ -6,7 +6,12 @@ from typing import TYPE_CHECKING
 
 import hikari
 
-from shoal.features.onboarding.commands import button_route, modal_route, onboarding_plugin
+from shoal.features.onboarding.commands import (
+    button_route,
+    edit_route,
+    modal_route,
+    onboarding_plugin,
+)
 from shoal.features.onboarding.repository import onboarding_migrations
 from shoal.features.onboarding.service import FEATURE, OnboardingService
 from shoal.features.onboarding.settings import OnboardingSettings
@@ -32,7 +37,7 @@ def onboarding_module(kit: FeatureKit) -> Module:
         title="Onboarding",
         settings=OnboardingSettings,
         plugins=(onboarding_plugin(),),
-        components=(button_route(service), modal_route(service)),
+        components=(button_route(service), edit_route(service), modal_route(service)),
         listeners=(
             Listener(hikari.MemberCreateEvent, service.member_joined, claim=service.join_claim),
             Listener(hikari.MemberUpdateEvent, service.member_updated, claim=service.update_claim),

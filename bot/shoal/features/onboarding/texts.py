@@ -29,12 +29,14 @@ __all__ = [
     "not_posted_text",
     "post_failed_text",
     "posted_text",
+    "rules_preview_text",
     "saved_text",
     "setup_refused_text",
     "setup_report_text",
 ]
 
 RULES_TITLE: Final = "Server rules"
+_PREVIEW_MAX: Final = 1_800  # a message holds 2,000 characters
 MODAL_TITLE: Final = "Server rules"
 GUILD_ONLY_TEXT: Final = "Onboarding belongs to a server: use this command in one."
 ADMIN_ONLY_TEXT: Final = "Only members with the Manage Server permission can set up onboarding."
@@ -103,6 +105,14 @@ def saved_text(rules: RulesDocument, *, is_message_updated: bool | None) -> str:
         f"{saved} The posted rules message could not be updated (it was deleted, or I may "
         "no longer edit it): run /onboarding post to post it again."
     )
+
+
+def rules_preview_text(rules: RulesDocument | None) -> str:
+    """Return the reply of ``/onboarding rules``: the rules now, above the edit button."""
+    if rules is None:
+        return 'No rules yet: press "Write rules" to write them.'
+    preview = rules.text if len(rules.text) <= _PREVIEW_MAX else rules.text[:_PREVIEW_MAX] + "…"
+    return f'**Rules, version {rules.version}**\n{preview}\n\nPress "Edit rules" to change them.'
 
 
 def no_rules_text() -> str:
