@@ -6,9 +6,12 @@ import pytest
 
 from shoal.features.onboarding.components import (
     AgreeButton,
+    SaveRulesModal,
     ViewRulesButton,
     agree_arguments,
     parse_arguments,
+    parse_modal_arguments,
+    save_arguments,
     view_arguments,
 )
 
@@ -41,3 +44,22 @@ def test_parse_arguments_returns_none_when_malformed(args: tuple[str, ...]) -> N
 def test_agree_arguments_refuse_when_the_version_is_not_positive() -> None:
     with pytest.raises(ValueError, match="rules_version"):
         agree_arguments(0)
+
+
+def test_modal_arguments_round_trip_when_built_and_parsed() -> None:
+    assert save_arguments(0) == ("save", "0")
+    assert parse_modal_arguments(save_arguments(0)) == SaveRulesModal(0)
+    assert parse_modal_arguments(save_arguments(7)) == SaveRulesModal(7)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(), ("save",), ("save", "-1"), ("save", "x"), ("save", str(2**31 - 1)), ("agree", "1")],
+)
+def test_parse_modal_arguments_returns_none_when_malformed(args: tuple[str, ...]) -> None:
+    assert parse_modal_arguments(args) is None
+
+
+def test_save_arguments_refuse_when_the_version_is_negative() -> None:
+    with pytest.raises(ValueError, match="expected_version"):
+        save_arguments(-1)

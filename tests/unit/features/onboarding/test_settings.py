@@ -60,3 +60,8 @@ def test_settings_accept_a_template_with_known_placeholders_and_escaped_braces()
     settings = OnboardingSettings(welcome_message="Welcome {mention} to {server} {{:)}}, {name}")
 
     assert settings.welcome_message == "Welcome {mention} to {server} {{:)}}, {name}"
+
+
+def test_settings_take_a_welcome_channel_when_set() -> None:
+    assert OnboardingSettings().welcome_channel_id is None
+    assert OnboardingSettings(welcome_channel_id=7).welcome_channel_id == 7
