@@ -2,10 +2,12 @@
 
 Owns the queries on the tables of ``migrations/0001_create_role_menus.sql``: create (at
 most the guild's ``max_menus``, counted under a per-guild transaction lock so two admins
-creating at once cannot pass it), edit (options replaced as a whole, in one transaction),
+creating at once cannot pass it), edit (options replaced as a whole, in one transaction;
+``edit_menu`` reads and writes under a row lock),
 delete, list, get (always scoped to the guild: a menu id from another guild's custom_id
 finds nothing), attach the posted message, and disable the options of a deleted role.
-Refuses a menu whose shape is invalid (`shoal.features.rolemenus.rules.menu_problems`);
+Refuses a menu whose shape is invalid even as a draft (`shoal.features.rolemenus.rules.
+menu_problems` with ``is_draft``: a menu is stored before its roles are added);
 checking its roles needs the guild's live roles and is the caller's (``role_problems``).
 """
 
@@ -26,7 +28,7 @@ from shoal.storage.guild_settings import check_guild_id
 from shoal.storage.migrating import load_migrations
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     import asyncpg
     from asyncpg.pool import PoolConnectionProxy
@@ -51,6 +53,7 @@ _MENU_COLUMNS: Final = (
     "menu_id, guild_id, title, kind, mode, min_values, max_values, channel_id, message_id"
 )
 _SELECT_MENU: Final = f"SELECT {_MENU_COLUMNS} FROM role_menus WHERE guild_id = $1 AND menu_id = $2"  # noqa: S608 - constants only
+_LOCK_MENU: Final = f"{_SELECT_MENU} FOR UPDATE"
 _LIST_MENUS: Final = f"SELECT {_MENU_COLUMNS} FROM role_menus WHERE guild_id = $1 ORDER BY menu_id"  # noqa: S608 - constants only
 _SELECT_OPTIONS: Final = """
 SELECT menu_id, role_id, label, description, emoji, is_disabled FROM role_menu_options
@@ -156,6 +159,32 @@ class PostgresRoleMenusRepository:
             await _insert_options(connection, menu_id, guild, spec.options)
         return _menu(row, spec.options)
 
+    async def edit_menu(
+        self, guild_id: int, menu_id: int, edit: Callable[[RoleMenu], MenuSpec]
+    ) -> RoleMenu | None:
+        """Replace the menu by ``edit(menu)``, the menu locked meanwhile; None: no such menu.
+
+        Two admins adding roles at once each see the other's change (the row is locked
+        from the read to the write), instead of the last write dropping the first.
+
+        Raises:
+            ValueError: ``edit`` raised it, or returned an invalid menu (nothing changes).
+        """
+        guild = check_guild_id(guild_id)
+        async with self._pool.acquire() as connection, connection.transaction():
+            row = await connection.fetchrow(_LOCK_MENU, guild, menu_id)
+            if row is None:
+                return None
+            (menu,) = await _with_options(connection, [row])
+            spec = edit(menu)
+            _check(spec)
+            row = await connection.fetchrow(_UPDATE_MENU, guild, menu_id, *_spec_columns(spec))
+            if row is None:  # locked above: it cannot have gone
+                raise RuntimeError("role_menus update returned no row")
+            await connection.execute(_DELETE_OPTIONS, menu_id)
+            await _insert_options(connection, menu_id, guild, spec.options)
+        return _menu(row, spec.options)
+
     async def get_menu(self, guild_id: int, menu_id: int) -> RoleMenu | None:
         """Return the guild's menu ``menu_id``, or None (deleted, or another guild's)."""
         async with self._pool.acquire() as connection:
@@ -212,7 +241,8 @@ class PostgresRoleMenusRepository:
 
 
 def _check(spec: MenuSpec) -> None:
-    problems = menu_problems(spec)
+    # A stored menu may be a draft (no roles yet); posting checks the complete shape.
+    problems = menu_problems(spec, is_draft=True)
     if problems:
         raise ValueError(" ".join(problems))
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 from typing import TYPE_CHECKING, Final
 
 from shoal.kit.roles import RoleFacts, member_roles_after, self_role_refusal
@@ -50,6 +51,7 @@ __all__ = [
     "button_rows",
     "deleted_roles",
     "deleted_roles_alert",
+    "is_emoji",
     "menu_problems",
     "role_problems",
     "select_bounds",
@@ -65,7 +67,12 @@ LABEL_MAX: Final = 80
 DESCRIPTION_MAX: Final = 100
 #: The menu's title, shown as the message's embed title.
 TITLE_MAX: Final = 256
-_EMOJI_MAX: Final = 100
+#: A custom emoji as Discord writes it (``<:name:id>``, ``<a:name:id>`` when animated).
+_CUSTOM_EMOJI: Final = re.compile(r"<a?:[A-Za-z0-9_]{2,32}:[0-9]{1,20}>")
+#: The keycaps (1️⃣, #️⃣), the only emoji that start with an ASCII character.
+_KEYCAP_EMOJI: Final = re.compile("[0-9#*]\ufe0f?\u20e3")
+#: The longest unicode emoji sequences (families, flags with tags) are about ten code points.
+_UNICODE_EMOJI_MAX: Final = 16
 
 _NOT_ON_MENU_TEXT: Final = "That role is no longer on this menu: nothing changed."
 _DELETED_TEXT: Final = (
@@ -181,20 +188,27 @@ class SelectionOutcome:
     """The ephemeral reply to the member."""
 
 
-def menu_problems(spec: MenuSpec) -> tuple[str, ...]:
+def menu_problems(spec: MenuSpec, *, is_draft: bool = False) -> tuple[str, ...]:
     """Return what is wrong with ``spec``'s shape, for an admin (empty: nothing).
 
     Checks the title, the option count, labels, descriptions, emoji, duplicate roles and
     labels, and the group's bounds. Roles themselves are :func:`role_problems`.
+
+    Args:
+        spec: The menu.
+        is_draft: A menu being built (stored, not yet posted): it may have no role yet,
+            and its maximum is checked against Discord's 25 instead of its roles, since
+            ``/rolemenu create`` sets the bounds before ``/rolemenu add`` adds the roles.
+            A menu to post is checked with ``is_draft`` False.
     """
     problems: list[str] = []
     if not spec.title.strip() or len(spec.title) > TITLE_MAX:
         problems.append(f"The title must have 1 to {TITLE_MAX} characters.")
     count = len(spec.options)
-    if not 1 <= count <= MAX_OPTIONS:
+    if count > MAX_OPTIONS or (count == 0 and not is_draft):
         problems.append(f"A menu has 1 to {MAX_OPTIONS} roles; this one has {count}.")
     problems.extend(_option_problems(spec))
-    problems.extend(_bounds_problems(spec))
+    problems.extend(_bounds_problems(spec, is_draft=is_draft))
     return tuple(problems)
 
 
@@ -208,6 +222,8 @@ def role_problems(
 ) -> tuple[str, ...]:
     """Return why roles of ``spec`` may not be on a menu, for an admin (empty: none).
 
+    Disabled options (their role was deleted) are not checked: they are never given.
+
     Args:
         spec: The menu.
         settings: The guild's settings (the allow-list).
@@ -217,6 +233,8 @@ def role_problems(
     """
     problems: list[str] = []
     for option in spec.options:
+        if option.is_disabled:
+            continue
         refusal = _refusal(option.role_id, settings, roles, bot_top, bot_permissions)
         if refusal is not None:
             problems.append(refusal)
@@ -335,6 +353,18 @@ def select_bounds(menu: RoleMenu) -> tuple[int, int] | None:
     return min(menu.spec.min_values, most), most
 
 
+def is_emoji(text: str) -> bool:
+    """Return True when ``text`` looks like one emoji: ``<:name:id>``, or no ASCII at all.
+
+    Discord checks a unicode emoji against its own list and refuses the whole message
+    (50035) for a bad one; this only keeps out what is plainly not an emoji (words,
+    mentions, spaces) so that a typo is caught when the option is added.
+    """
+    if _CUSTOM_EMOJI.fullmatch(text) or _KEYCAP_EMOJI.fullmatch(text):
+        return True
+    return 1 <= len(text) <= _UNICODE_EMOJI_MAX and not any(char.isascii() for char in text)
+
+
 def button_rows(menu: RoleMenu) -> tuple[tuple[MenuOption, ...], ...]:
     """Return ``menu``'s options in rows of :data:`BUTTONS_PER_ROW`, disabled ones included."""
     options = menu.spec.options
@@ -359,8 +389,10 @@ def _option_problems(spec: MenuSpec) -> list[str]:
                 problems.append(
                     f"{name}: the description must have 1 to {DESCRIPTION_MAX} characters."
                 )
-        if option.emoji is not None and not 1 <= len(option.emoji) <= _EMOJI_MAX:
-            problems.append(f"{name}: the emoji is not valid.")
+        if option.emoji is not None and not is_emoji(option.emoji):
+            problems.append(
+                f"{name}: the emoji is not valid: give one emoji, or a server emoji as <:name:id>."
+            )
         if option.role_id in seen_roles:
             problems.append(f"{name}: its role <@&{option.role_id}> is on the menu twice.")
         if option.label.casefold() in seen_labels:
@@ -370,8 +402,7 @@ def _option_problems(spec: MenuSpec) -> list[str]:
     return problems
 
 
-def _bounds_problems(spec: MenuSpec) -> list[str]:
-    count = len(spec.options)
+def _bounds_problems(spec: MenuSpec, *, is_draft: bool) -> list[str]:
     if spec.mode is GroupMode.SINGLE:
         problems = []
         if spec.max_values not in (None, 1):
@@ -379,9 +410,15 @@ def _bounds_problems(spec: MenuSpec) -> list[str]:
         if spec.min_values not in (0, 1):
             problems.append("A single-choice menu's minimum is 0 or 1.")
         return problems
-    most = spec.most
-    if not 1 <= most <= min(count, MAX_OPTIONS):
-        return [f"The maximum must be 1 to {min(count, MAX_OPTIONS)} (the number of roles)."]
+    if is_draft:  # the roles come later: only Discord's limit bounds the maximum
+        most = MAX_OPTIONS if spec.max_values is None else spec.max_values
+        if not 1 <= most <= MAX_OPTIONS:
+            return [f"The maximum must be 1 to {MAX_OPTIONS}."]
+    else:
+        most = spec.most
+        limit = min(len(spec.options), MAX_OPTIONS)
+        if not 1 <= most <= limit:
+            return [f"The maximum must be 1 to {limit} (the number of roles)."]
     if not 0 <= spec.min_values <= most:
         return [f"The minimum must be 0 to {most} (the maximum)."]
     return []

@@ -29,14 +29,14 @@ _Snowflake = Annotated[int, pydantic.Field(gt=0, le=_SNOWFLAKE_MAX, strict=True)
 class RoleMenusSettings(pydantic.BaseModel):
     """One guild's role menu settings; the defaults allow no role yet."""
 
-    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     max_menus: int = pydantic.Field(default=25, ge=1, le=MAX_MENUS_LIMIT, strict=True)
     """How many menus the guild may have at once."""
     allowed_role_ids: frozenset[_Snowflake] = pydantic.Field(
         default=frozenset(), max_length=_ALLOWED_MAX
     )
-    """Roles admins may put on menus; empty allows none."""
+    """Roles admins may put on menus (mention them: @Red @Green); empty allows none."""
 
     def is_allowed(self, role_id: int) -> bool:
         """Return True when ``role_id`` is on the allow-list."""

@@ -70,9 +70,9 @@ async def test_get_menu_finds_nothing_when_asked_for_another_guilds_menu(
 async def test_create_menu_refuses_when_the_spec_is_invalid(
     repository: PostgresRoleMenusRepository,
 ) -> None:
-    broken = dataclasses.replace(_SPEC, max_values=5)
+    broken = dataclasses.replace(_SPEC, max_values=26)
 
-    with pytest.raises(ValueError, match="maximum must be 1 to 3"):
+    with pytest.raises(ValueError, match="maximum must be 1 to 25"):
         await repository.create_menu(_GUILD, broken, max_menus=25)
     assert await repository.list_menus(_GUILD) == ()
 
