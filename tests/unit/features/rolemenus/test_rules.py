@@ -17,6 +17,7 @@ from shoal.features.rolemenus.rules import (
     button_rows,
     deleted_roles,
     deleted_roles_alert,
+    is_emoji,
     menu_problems,
     role_problems,
     select_bounds,
@@ -320,3 +321,53 @@ def test_button_rows_hold_five_buttons_each_when_laid_out() -> None:
 
     assert [len(row) for row in rows] == [5, 5, 2]
     assert rows[2][1].role_id == 12
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        (_spec(roles=(), max_values=3), None),  # created before its roles are added
+        (_spec(roles=(_A,), min_values=2, max_values=5), None),
+        (_spec(GroupMode.SINGLE, roles=()), None),
+        (_spec(roles=(), max_values=26), "The maximum must be 1 to 25."),
+        (_spec(roles=(), min_values=4, max_values=3), "The minimum must be 0 to 3 (the maximum)."),
+        (_spec(roles=tuple(range(1, 27))), "A menu has 1 to 25 roles; this one has 26."),
+    ],
+)
+def test_menu_problems_accept_a_draft_when_its_roles_are_not_added_yet(
+    spec: MenuSpec, problem: str | None
+) -> None:
+    problems = menu_problems(spec, is_draft=True)
+
+    assert problems == (() if problem is None else (problem,))
+    if spec.options == ():
+        assert "A menu has 1 to 25 roles; this one has 0." in menu_problems(spec)
+
+
+@pytest.mark.parametrize(
+    ("emoji", "is_valid"),
+    [
+        ("🟥", True),
+        ("👨‍👩‍👧", True),
+        ("1️⃣", True),
+        ("<:blob:123>", True),
+        ("<a:dance_2:9876543210>", True),
+        ("red", False),
+        (":red_square:", False),
+        ("<@&123>", False),
+        ("🟥 red", False),
+        ("🟥" * 20, False),
+    ],
+)
+def test_menu_problems_check_the_emoji_when_an_option_has_one(emoji: str, is_valid: bool) -> None:  # noqa: FBT001 - a parametrised expectation
+    spec = MenuSpec("T", MenuKind.SELECT, GroupMode.MULTIPLE, (MenuOption(_A, "A", emoji=emoji),))
+
+    assert is_emoji(emoji) is is_valid
+    assert (menu_problems(spec) == ()) is is_valid
+
+
+def test_role_problems_skip_disabled_options_when_their_role_was_deleted() -> None:
+    options = (MenuOption(_A, "Red"), MenuOption(_OTHER, "Gone", is_disabled=True))
+    spec = MenuSpec("T", MenuKind.SELECT, GroupMode.MULTIPLE, options)
+
+    assert role_problems(spec, _SETTINGS, _ROLES, bot_top=_BOT, bot_permissions=MANAGE_ROLES) == ()
