@@ -11,7 +11,11 @@ Modules: `shoal.features.rolemenus.settings` (per-guild settings: the allow-list
 `shoal.features.rolemenus.rules` (validation and every selection decision, pure),
 `shoal.features.rolemenus.components` (the arguments each persistent component carries),
 `shoal.features.rolemenus.repository` (menus and options in PostgreSQL) and
-``migrations/``. Commands, components and listeners are wired on top of these.
+``migrations/``; on top of them `shoal.features.rolemenus.texts` (what the commands say,
+pure), `shoal.features.rolemenus.rendering` (the posted embed and components),
+`shoal.features.rolemenus.service` (choices, posted messages, deleted roles, alerts: the
+I/O), `shoal.features.rolemenus.commands` (``/rolemenu`` and the component route) and
+`shoal.features.rolemenus.module` (``rolemenus_module(kit)``).
 """
 
 from __future__ import annotations

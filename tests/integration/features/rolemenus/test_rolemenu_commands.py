@@ -41,6 +41,7 @@ _INTENTS: Final = hikari.Intents.GUILDS | hikari.Intents.GUILD_MEMBERS
 _WORLD: Final = command_world(members_per_guild=6, roles_per_guild=2, privileged_intents=1 << 1)
 _PATCH_MEMBER: Final = "PATCH /guilds/{guild_id}/members/{user_id}"
 _OPTION_TYPES: Final = {str: 3, int: 4}
+_EDIT_MESSAGE: Final = "PATCH /channels/{channel_id}/messages/{message_id}"
 
 
 async def _eventually(
@@ -535,3 +536,65 @@ async def test_autocomplete_suggests_the_menus_and_the_allow_listed_roles(
     assert menus == [(f"{menu.menu_id}: Colours", menu.menu_id)]
     assert sorted(roles) == sorted([("@Red", str(red)), ("@Green", str(green))])
     assert greens == [("@Green", str(green))]
+
+
+async def test_a_deleted_role_is_handled_once_when_two_generations_hear_of_it(
+    http: aiohttp.ClientSession,
+    redis_client: Redis,
+    keys: RedisKeys,
+    postgres_pool: asyncpg.Pool[asyncpg.Record],
+) -> None:
+    # One worker claims the event; behind the claim, disabling is a conditional UPDATE, so
+    # even a worker that ran it again (Redis down: claims count as won) changes nothing.
+    world = dataclasses.replace(_WORLD, identify_window_s=0.001)  # both identify shard 0
+    async with (
+        running_simulator(world) as sim,
+        running_worker(
+            sim,
+            redis_client,
+            keys,
+            postgres=postgres_pool,
+            features=[core_module, rolemenus_module],
+            intents=_INTENTS,
+            generation=1,
+        ) as old,
+        running_worker(
+            sim,
+            redis_client,
+            keys,
+            postgres=postgres_pool,
+            features=[core_module, rolemenus_module],
+            intents=_INTENTS,
+            shard_ids=(0, 1),
+            shard_count=2,
+            generation=2,
+        ) as new,
+    ):
+        guild = _guild_of(sim, ControlApi(http, sim), old)
+        red, green = await guild.role("Red"), await guild.role("Green")
+        await guild.allow(red, green)
+        await guild.admin("create", title="Colours", kind="buttons", mode="multiple")
+        menu = await _menu(guild, "Colours")
+        for role_id in (red, green):
+            await guild.admin("add", menu=menu.menu_id, role=str(role_id))
+        await guild.admin("post", menu=menu.menu_id)
+        edits_before = (await guild.stats())["rest"]["requests"].get(_EDIT_MESSAGE, 0)
+        deleted = await guild.control.call(
+            "DELETE", f"/guilds/{guild.guild_id}/roles/{green}", expect=200
+        )
+
+        async def greyed() -> bool:
+            buttons = (await guild.posted(menu))["components"][0]["components"]
+            return [b.get("disabled", False) for b in buttons] == [False, True]
+
+        await _eventually(greyed, "the deleted role's button greyed out")
+        await asyncio.sleep(0.3)  # time for a second, wrong, handling to show
+        edits = (await guild.stats())["rest"]["requests"].get(_EDIT_MESSAGE, 0) - edits_before
+        alerts_old = await guild.service.take_alerts(guild.guild_id)
+        guild.worker = new
+        alerts_new = await guild.service.take_alerts(guild.guild_id)
+    assert deleted["sessions_notified"] == 2
+    assert edits == 1
+    assert len(alerts_old) == 1
+    assert '"Green" was deleted' in alerts_old[0]
+    assert alerts_new == ()
