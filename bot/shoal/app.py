@@ -12,7 +12,10 @@ import logging
 from typing import TYPE_CHECKING, Any, Final
 
 from shoal.features.core.commands import core_module
+from shoal.features.levels.card import warm_up_rank_cards
 from shoal.features.levels.module import levels_module
+from shoal.features.onboarding.module import onboarding_module
+from shoal.features.rolemenus.module import rolemenus_module
 from shoal.gateway.reporting import MetricsReporter
 from shoal.gateway.rest_limiting import RedisGlobalLimiter, SharedGlobalBucketManager
 from shoal.gateway.rest_tracing import instrument_rest
@@ -22,7 +25,7 @@ from shoal.interactions.generations import ActiveGeneration
 from shoal.interactions.identity import WorkerIdentity
 from shoal.interactions.syncing import sync_commands
 from shoal.kit.building import build_modules, declaring_kit, open_kit, wire_bot
-from shoal.kit.images import ImagePool
+from shoal.kit.images import ImagePool, ImagePoolSettings
 from shoal.observability.health import HealthServer
 from shoal.observability.logging import configure_logging
 from shoal.observability.metrics import Metrics
@@ -56,6 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FEATURES",
+    "IMAGES",
     "feature_modules",
     "run_migrate",
     "run_status",
@@ -66,7 +70,15 @@ __all__ = [
 _LOG = logging.getLogger(__name__)
 
 
-FEATURES: Final[tuple[ModuleFactory, ...]] = (core_module, levels_module)
+FEATURES: Final[tuple[ModuleFactory, ...]] = (
+    core_module,
+    levels_module,
+    onboarding_module,
+    rolemenus_module,
+)
+IMAGES: Final = ImagePoolSettings(warm_ups=(warm_up_rank_cards,))
+"""The render processes: each draws a throwaway rank card at start, so the first /rank a
+member asks for does not pay for imports and font loading."""
 """Every feature the bot runs, in load order: each a factory taking the feature kit."""
 
 
@@ -158,7 +170,7 @@ async def run_worker_process(settings: WorkerSettings, *, stop: asyncio.Event) -
                 reporter.report(shards.bot.snapshots())
 
     reporting = asyncio.create_task(report_every_second(), name="metrics reporting")
-    images = ImagePool(metrics.registry)
+    images = ImagePool(metrics.registry, IMAGES)
     try:
         await images.start()  # warms the render processes before any command needs one
         async with (

@@ -28,6 +28,7 @@ import redis.exceptions
 
 from shoal.features.levels.flushing import FlushLeaseTimeoutError, XpFlusher
 from shoal.features.levels.ledger import XpLedger
+from shoal.features.levels.metrics import LevelsMetrics
 from shoal.features.levels.rules import announcement_channel, render_announcement, reward_roles
 from shoal.features.levels.settings import LevelsSettings
 from shoal.features.levels.tap import LevelsTap
@@ -64,6 +65,7 @@ class LevelsService:
         self._flusher: XpFlusher | None = None
         self._http: aiohttp.ClientSession | None = None
         self._flush_failing = False
+        self._metrics: LevelsMetrics | None = None
 
     @property
     def ledger(self) -> XpLedger:
@@ -82,16 +84,27 @@ class LevelsService:
         return self._flusher
 
     @property
+    def metrics(self) -> LevelsMetrics:
+        """The ``shoal_levels_*`` series (registered on first use: a declaring kit has none)."""
+        if self._metrics is None:
+            self._metrics = LevelsMetrics(self.kit.metrics.registry)
+        return self._metrics
+
+    @property
     def tap(self) -> LevelsTap:
         """The hot path: messages offered, grants batched."""
         if self._tap is None:
-            self._tap = LevelsTap(
+            metrics = self.metrics
+            tap = LevelsTap(
                 self.ledger,
                 self.settings_of,
                 self.is_enabled,
                 self.on_level_up,
                 clock=self.kit.clock.now,
+                on_granted=metrics.grants.inc,
             )
+            metrics.watch_queue(lambda: tap.queued, lambda: tap.dropped)
+            self._tap = tap
         return self._tap
 
     def offer(self, facts: MessageFacts) -> None:
@@ -134,8 +147,9 @@ class LevelsService:
         waits in Redis and the next run moves it, so an outage is no flood of errors.
         """
         try:
-            await self.flusher.flush()
+            result = await self.flusher.flush()
         except _OUTAGES as error:
+            self.metrics.flush_failures.inc()
             if not self._flush_failing:
                 self._flush_failing = True
                 # INFO: the outage itself is one WARNING from the server's health.
@@ -145,12 +159,14 @@ class LevelsService:
                     type(error).__name__,
                 )
             return
+        self.metrics.flushed_rows.inc(result.rows)
         if self._flush_failing:
             self._flush_failing = False
             _log.info("XP is flushed to PostgreSQL again")
 
     async def on_level_up(self, up: LevelUp) -> None:
         """Announce a level-up and give its rewards."""
+        self.metrics.level_ups.inc()
         settings = await self.settings_of(up.guild_id)
         await asyncio.gather(self._announce(up, settings), self._reward(up, settings))
 

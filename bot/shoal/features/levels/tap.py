@@ -93,6 +93,7 @@ class LevelsTap:
         drain_at: Queue length that starts a drain at once.
         max_queued: Most messages kept queued (through an outage).
         max_cooling: Most members whose cooldown is remembered in-process.
+        on_granted: Called after each batch with how many of its messages earned XP.
     """
 
     __slots__ = (
@@ -108,6 +109,7 @@ class LevelsTap:
         "_ledger",
         "_max_cooling",
         "_max_queued",
+        "_on_granted",
         "_on_level_up",
         "_queue",
         "_settings_of",
@@ -127,8 +129,10 @@ class LevelsTap:
         drain_at: int = DRAIN_AT,
         max_queued: int = MAX_QUEUED,
         max_cooling: int = MAX_COOLING,
+        on_granted: Callable[[int], None] | None = None,
     ) -> None:
         self._ledger = ledger
+        self._on_granted = on_granted
         self._settings_of = settings_of
         self._is_enabled = is_enabled
         self._on_level_up = on_level_up
@@ -258,6 +262,8 @@ class LevelsTap:
         for facts, result in zip(chosen.values(), results, strict=True):
             self._remember(result, now_s)
             self._report(facts, result)
+        if self._on_granted is not None:
+            self._on_granted(sum(r.status is GrantStatus.GRANTED for r in results))
         self._prune(now_s)
 
     def _is_cooling(self, key: tuple[int, int], now_s: float) -> bool:
