@@ -4,8 +4,12 @@
 
 - **message taps** run from the gateway's raw-event seam (``ShardWorkerBot``'s
   ``raw_event_filter``), before hikari parses anything: every MESSAGE_CREATE is read into
-  a :class:`~shoal.kit.messages.MessageFacts` once and handed to each tap, only while
-  this worker's generation is active (an attribute read). A tap that raises is logged
+  a :class:`~shoal.kit.messages.MessageFacts` once and handed to each tap while this
+  worker's generation is active (an attribute read), and for ``handover_s`` after it turned
+  passive: each worker rereads the active generation every second, so without that grace
+  neither generation would tap for up to a second of a reshard's switch. Both may tap the
+  same message in that overlap, so a tap must be idempotent per message or per member
+  (levels is: its atomic cooldown refuses the second grant). A tap that raises is logged
   (once per tap and error type) and the others still run; the dispatch always goes on
   to hikari, which builds no entity when nobody listens for it;
 - **start hooks** are awaited in module order before the shards connect, **stop hooks**
@@ -20,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any, Final
 
+from shoal.interactions.generations import REFRESH_S
 from shoal.kit.messages import MESSAGE_CREATE, message_facts
 
 if TYPE_CHECKING:
@@ -32,18 +38,32 @@ if TYPE_CHECKING:
     from shoal.kit.jobs import JobRunner
     from shoal.kit.messages import MessageFacts
 
-__all__ = ["HOOK_TIMEOUT_S", "FeatureRuntime"]
+__all__ = ["HANDOVER_S", "HOOK_TIMEOUT_S", "FeatureRuntime"]
 
 logger = logging.getLogger(__name__)
 
 HOOK_TIMEOUT_S: Final = 10.0
 """A stop hook gets this long (Kubernetes allows 30 s between SIGTERM and SIGKILL)."""
+HANDOVER_S: Final = 2 * REFRESH_S + 0.5
+"""How long taps keep running after this generation turned passive: the new generation
+has read the switch by then (it rereads every ``REFRESH_S``), with room for a slow read."""
 
 
 class FeatureRuntime:
     """Taps, hooks and jobs of the loaded modules (see the module docstring)."""
 
-    __slots__ = ("_failed", "_generation", "_hook_timeout_s", "_jobs", "_modules", "_taps")
+    __slots__ = (
+        "_clock",
+        "_failed",
+        "_generation",
+        "_handover_s",
+        "_hook_timeout_s",
+        "_jobs",
+        "_modules",
+        "_passive_since",
+        "_taps",
+        "_was_active",
+    )
 
     def __init__(
         self,
@@ -52,8 +72,13 @@ class FeatureRuntime:
         generation: GenerationView,
         jobs: JobRunner | None = None,
         hook_timeout_s: float = HOOK_TIMEOUT_S,
+        handover_s: float = HANDOVER_S,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """Run ``modules``' taps while ``generation`` is active; ``jobs`` runs their jobs."""
+        """Run ``modules``' taps while ``generation`` is active (and ``handover_s`` after).
+
+        ``jobs`` runs their jobs; ``clock`` measures the handover (monotonic seconds).
+        """
         self._modules = tuple(modules)
         self._generation = generation
         self._jobs = jobs
@@ -62,6 +87,10 @@ class FeatureRuntime:
             tap for module in self._modules for tap in module.message_taps
         )
         self._failed: set[tuple[int, type[BaseException]]] = set()
+        self._handover_s = handover_s
+        self._clock = clock
+        self._was_active = False
+        self._passive_since: float | None = None
 
     @property
     def has_taps(self) -> bool:
@@ -70,9 +99,24 @@ class FeatureRuntime:
 
     def feed(self, event_name: str, payload: dict[str, Any]) -> bool:
         """The raw-event seam: hand a MESSAGE_CREATE's facts to the taps; always keep it."""
-        if self._taps and event_name == MESSAGE_CREATE and self._generation.is_active:
+        if self._taps and event_name == MESSAGE_CREATE and self._taps_run():
             self._feed(payload)
         return True
+
+    def _taps_run(self) -> bool:
+        """Whether taps run now: while active, and for the handover after turning passive."""
+        if self._generation.is_active:
+            self._was_active, self._passive_since = True, None
+            return True
+        if not self._was_active:
+            return False
+        now = self._clock()
+        if self._passive_since is None:
+            self._passive_since = now
+        if now - self._passive_since < self._handover_s:
+            return True
+        self._was_active, self._passive_since = False, None
+        return False
 
     def _feed(self, payload: dict[str, Any]) -> None:
         facts = message_facts(payload)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shoal.interactions.modules import Module
 from shoal.kit.running import FeatureRuntime
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
-    from typing import Any
 
     import pytest
 
@@ -37,15 +36,40 @@ class _View:
         return self.is_active
 
 
-def test_taps_get_message_facts_only_while_the_generation_is_active() -> None:
+def _message(message_id: int) -> dict[str, Any]:
+    return {**_MESSAGE, "id": str(message_id)}
+
+
+def test_taps_get_message_facts_while_active_and_for_the_handover_after() -> None:
     seen: list[MessageFacts] = []
     view = _View()
-    runtime = FeatureRuntime([Module(name="a", message_taps=(seen.append,))], generation=view)
-    assert runtime.feed("MESSAGE_CREATE", _MESSAGE)
+    now = [100.0]
+    runtime = FeatureRuntime(
+        [Module(name="a", message_taps=(seen.append,))],
+        generation=view,
+        handover_s=2.5,
+        clock=lambda: now[0],
+    )
+    assert runtime.feed("MESSAGE_CREATE", _message(1))
     assert runtime.feed("GUILD_CREATE", {})
-    view.is_active = False
-    assert runtime.feed("MESSAGE_CREATE", _MESSAGE)
-    assert [facts.message_id for facts in seen] == [1]
+    view.is_active = False  # the switch, as this worker read it
+    assert runtime.feed("MESSAGE_CREATE", _message(2))  # the new generation may not know yet
+    now[0] += 2.4
+    runtime.feed("MESSAGE_CREATE", _message(3))
+    now[0] += 0.2  # the handover is over
+    runtime.feed("MESSAGE_CREATE", _message(4))
+    now[0] += 100.0
+    runtime.feed("MESSAGE_CREATE", _message(5))
+    assert [facts.message_id for facts in seen] == [1, 2, 3]
+
+
+def test_a_generation_never_active_never_taps() -> None:
+    seen: list[MessageFacts] = []
+    runtime = FeatureRuntime(
+        [Module(name="a", message_taps=(seen.append,))], generation=_View(is_active=False)
+    )
+    runtime.feed("MESSAGE_CREATE", _MESSAGE)
+    assert seen == []
 
 
 def test_a_failing_tap_is_logged_once_and_the_others_still_run(
