@@ -9,7 +9,8 @@ Uses two private seams of hikari-arc 2.3 (pinned; covered by
 every arc response method holds while it answers, so a deferral can never race a reply
 into a double acknowledgement; and ``_issued_response``, set after deferring so that
 arc's later responses become edits and follow-ups. A deferral leaves ``ctx.responses``
-empty (it created no message), which is how :func:`is_only_deferred` recognises it.
+empty (it created no message), which is how :func:`is_only_deferred` recognises it; a
+modal does too, so a command opens one with :func:`open_modal`, which remembers it.
 """
 
 from __future__ import annotations
@@ -22,16 +23,40 @@ from typing import TYPE_CHECKING
 import hikari
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import arc
 
-__all__ = ["AutoDefer", "is_only_deferred"]
+__all__ = ["AutoDefer", "is_only_deferred", "open_modal"]
 
 logger = logging.getLogger(__name__)
 
+_MODALS: dict[int, None] = {}
+"""Interaction ids answered with a modal (issued, no message, and yet answered), oldest
+first; only the latest :data:`_MODALS_KEPT` are kept (a context lives for seconds)."""
+_MODALS_KEPT = 10_000
+
 
 def is_only_deferred(ctx: arc.GatewayContext) -> bool:
-    """Return whether the interaction's only response is an automatic deferral."""
-    return ctx.issued_response and not ctx.responses
+    """Return whether the interaction's only response is a deferral (not a modal)."""
+    return ctx.issued_response and not ctx.responses and ctx.interaction.id not in _MODALS
+
+
+async def open_modal(
+    ctx: arc.GatewayContext,
+    title: str,
+    custom_id: str,
+    components: Sequence[hikari.api.ComponentBuilder],
+) -> None:
+    """Answer a slash command with a modal (its initial response: within 3 s, not deferred).
+
+    The middleware then counts the command answered; a modal opened with arc's own
+    ``ctx.respond_with_modal`` would look like a deferral left unanswered.
+    """
+    await ctx.respond_with_modal(title, custom_id, components=components)
+    _MODALS[ctx.interaction.id] = None
+    if len(_MODALS) > _MODALS_KEPT:
+        del _MODALS[next(iter(_MODALS))]
 
 
 class AutoDefer:

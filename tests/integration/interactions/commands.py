@@ -6,7 +6,9 @@ import asyncio
 from typing import Final
 
 import arc
+import hikari
 
+from shoal.interactions.deferring import open_modal
 from shoal.interactions.limits import RateLimitRule, RateLimitScope
 from shoal.interactions.modules import Module
 from shoal.interactions.replying import reply
@@ -45,6 +47,14 @@ async def silent(_: arc.GatewayContext) -> None:
     """Return without answering."""
 
 
+async def form(ctx: arc.GatewayContext) -> None:
+    """Answer with a modal (a form), as an admin command asking for long text does."""
+    field = hikari.impl.ModalActionRowBuilder().add_text_input(
+        "text", "Text", style=hikari.TextInputStyle.PARAGRAPH
+    )
+    await open_modal(ctx, "A form", "testform:1", [field])
+
+
 def middleware_module() -> Module:
     """Return a fresh module with the commands above."""
     plugin = arc.GatewayPlugin("testing")
@@ -53,6 +63,7 @@ def middleware_module() -> Module:
     plugin.include(arc.slash_command("slow-boom", "Raise late.")(slow_boom))
     plugin.include(arc.slash_command("limited", "Once a minute.")(limited))
     plugin.include(arc.slash_command("silent", "Never answer.")(silent))
+    plugin.include(arc.slash_command("form", "Open a form.")(form))
     return Module(
         name="testing",
         plugins=(plugin,),

@@ -209,6 +209,33 @@ async def test_handler_that_never_answers_is_answered_for_when_it_returns(
     assert worker.commands_counted("silent", "unanswered") == 1
 
 
+async def test_command_answered_with_a_modal_counts_as_answered_and_gets_nothing_more(
+    http: aiohttp.ClientSession,
+    redis_client: Redis,
+    keys: RedisKeys,
+    postgres_pool: asyncpg.Pool[asyncpg.Record],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with (
+        running_simulator(command_world()) as sim,
+        running_worker(
+            sim, redis_client, keys, postgres=postgres_pool, modules=[middleware_module()]
+        ) as worker,
+    ):
+        control = ControlApi(http, sim)
+        with caplog.at_level(logging.WARNING, logger="shoal"):
+            answer = await answer_of(
+                control, await inject_command(control, min(sim.world.guilds), "form")
+            )
+            await asyncio.sleep(0.3)  # past the tests' auto-deferral: nothing follows
+    assert answer["response_type"] == 9  # MODAL
+    assert answer["response"]["data"]["custom_id"] == "testform:1"
+    assert answer["acknowledge_attempts"] == 1
+    assert worker.commands_counted("form", "ok") == 1
+    assert worker.commands_counted("form", "unanswered") == 0
+    assert not [r for r in caplog.records if "without answering" in r.getMessage()]
+
+
 async def test_unanswered_interaction_is_counted_as_expired_when_every_reply_is_refused(
     http: aiohttp.ClientSession,
     redis_client: Redis,
