@@ -158,7 +158,7 @@ class LocalRun:
         )
         controller.start()
         stack.push_async_callback(self._close_controller, controller)
-        reader = FleetReader(control=control, redis_client=redis_client, keys=keys)
+        reader = FleetReader(control=control, redis_client=redis_client, keys=keys, http=http)
         growth = guild_growth(self.options, control)
         fleet = Fleet(
             guilds,

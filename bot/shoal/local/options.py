@@ -66,8 +66,9 @@ class LocalOptions:
     """User messages per second from the simulator's load generator."""
     interactions_per_s: float = 5.0
     """Slash commands per second from the simulator's load generator."""
-    commands: tuple[str, ...] = ("ping",)
-    """The slash commands the load invokes, in turn."""
+    commands: tuple[str, ...] = ("ping", "rank", "leaderboard")
+    """The slash commands the load invokes, in turn (members check their rank card and the
+    board while the load's messages earn them XP)."""
     refresh_s: float = 1.0
     """Seconds between status refreshes."""
     duration_s: float | None = None

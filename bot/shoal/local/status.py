@@ -13,12 +13,14 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Final
 
+from shoal.local.feature_figures import feature_parts
 from shoal.observability.shard_status import ShardStatus
 from shoal.planning.registry_staleness import is_stale, shown_state
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    from shoal.local.feature_figures import FeatureFigures
     from shoal.storage.shard_registry import RegistryEntry
 
 __all__ = [
@@ -105,6 +107,8 @@ class StatusRow:
     """Workers started again after exiting on their own, over the run."""
     servers_down: tuple[str, ...] = ()
     """The run's own servers (``redis-server``, ``postgres``) that exited."""
+    features: FeatureFigures | None = None
+    """The features' counters from the workers' metrics (None until one answers)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -255,6 +259,7 @@ def status_row(  # noqa: PLR0913 -- keyword-only, one per part of the row
     generations: tuple[GenerationRow, ...] = (),
     restarts: int = 0,
     servers_down: tuple[str, ...] = (),
+    features: FeatureFigures | None = None,
 ) -> StatusRow:
     """Build the row of one refresh; ``workers`` is (running, started)."""
     running, started = workers
@@ -270,6 +275,7 @@ def status_row(  # noqa: PLR0913 -- keyword-only, one per part of the row
         generations=generations,
         restarts=restarts,
         servers_down=servers_down,
+        features=features,
     )
 
 
@@ -333,6 +339,9 @@ def format_table(row: StatusRow) -> list[str]:
                 f"resumes {sim.resumes:,}  invalid sessions {sim.invalid_sessions:,}",
             ),
         ]
+    if row.features is not None:
+        levels, answered = feature_parts(row.features)
+        lines += [_cells("levels", levels), _cells("answered", answered)]
     lines.append("Ctrl-C stops the fleet.")
     return lines
 
@@ -385,6 +394,9 @@ def format_line(row: StatusRow) -> str:
             f"identifies {sim.identifies}",
             f"resumes {sim.resumes}",
         ]
+    if row.features is not None:
+        levels, answered = feature_parts(row.features)
+        parts += [f"levels: {levels}", f"answered: {answered}"]
     return " ".join(parts)
 
 

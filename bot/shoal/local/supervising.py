@@ -27,6 +27,7 @@ from shoal.planning.reconciling import expected_shards
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from shoal.local.feature_figures import FeatureFigures
     from shoal.local.keeping import WorkerKeeper
     from shoal.local.options import LocalOptions
     from shoal.local.resharding import ReshardController
@@ -135,7 +136,9 @@ class FleetSupervisor:
             if fleet.load is not None and (fleet.growth is None or self._has_been_ready):
                 await fleet.load.keep_running(now_s)
             entries = await reader.read_registry()
-            row = self._row(fleet, now_s - started_s, (previous, current), entries)
+            running = [w.http_port for w in fleet.generations.all_workers() if w.is_running]
+            features = await reader.read_features(running)
+            row = self._row(fleet, now_s - started_s, (previous, current), entries, features)
             self.board.show(row, now_s)
             previous = current or previous
             with contextlib.suppress(TimeoutError):
@@ -154,6 +157,7 @@ class FleetSupervisor:
         uptime_s: float,
         samples: tuple[SimSample | None, SimSample | None],
         entries: Sequence[RegistryEntry] | None,
+        features: FeatureFigures | None = None,
     ) -> StatusRow:
         state = fleet.controller.state
         shown, shards = _shown_generation(state)
@@ -181,6 +185,7 @@ class FleetSupervisor:
             generations=generation_rows(listed, active=shown, sim=current, entries=entries or ()),
             restarts=fleet.keeper.restarts,
             servers_down=tuple(s.name for s in fleet.servers if s.process.poll() is not None),
+            features=features,
         )
 
     async def _grow(self, fleet: Fleet, current: SimSample | None, now_s: float) -> None:

@@ -1,14 +1,16 @@
 """Watching a local fleet: reading the simulator and the shard registry, showing the status.
 
-Owns the I/O of the status: one reading per refresh from the simulator's control API and
-from the shard registry in Redis (either may be absent or briefly unreachable: the reading
-is then None and the next refresh tries again; stale entries read as not READY), and
-writing the status to a stream, as a table redrawn in place on a terminal or as a plain
-line now and then elsewhere. What is read and shown is decided in :mod:`shoal.local.status`.
+Owns the I/O of the status: one reading per refresh from the simulator's control API, from
+the shard registry in Redis and from the workers' ``/metrics`` (the features' counters);
+any may be absent or briefly unreachable: the reading is then None and the next refresh
+tries again; stale entries read as not READY. Also writing the status to a stream, as a
+table redrawn in place on a terminal or as a plain line now and then elsewhere. What is
+read and shown is decided in :mod:`shoal.local.status`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from typing import TYPE_CHECKING, Final, TextIO
@@ -16,14 +18,16 @@ from typing import TYPE_CHECKING, Final, TextIO
 import aiohttp
 import redis.exceptions
 
+from shoal.local.feature_figures import feature_figures
 from shoal.local.status import as_seen_at, format_line, format_table, headline, redraw, sim_sample
 from shoal.storage.shard_registry import read_registry
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from redis.asyncio import Redis
 
+    from shoal.local.feature_figures import FeatureFigures
     from shoal.local.simulating import SimulatorControl
     from shoal.local.status import SimSample, StatusRow
     from shoal.storage.redis_keys import RedisKeys
@@ -32,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["FleetReader", "StatusBoard"]
 
 _PLAIN_EVERY_S: Final = 10.0  # a plain line this often (and at once when readiness changes)
+_METRICS_TIMEOUT_S: Final = 1.0  # a worker busy starting answers next time
 
 
 class StatusBoard:
@@ -80,7 +85,7 @@ class StatusBoard:
 class FleetReader:
     """Reads the simulator's statistics and the fleet's shard registry once per refresh."""
 
-    __slots__ = ("_clock", "_control", "_keys", "_redis")
+    __slots__ = ("_clock", "_control", "_http", "_keys", "_redis")
 
     def __init__(
         self,
@@ -88,16 +93,41 @@ class FleetReader:
         control: SimulatorControl | None,
         redis_client: Redis | None,
         keys: RedisKeys,
+        http: aiohttp.ClientSession | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         """Read from ``control`` (None: no simulator) and ``redis_client`` (decoded).
 
-        ``clock`` is the unix time the registry's entries are judged stale against.
+        ``http`` reads the workers' metrics (None: not read). ``clock`` is the unix time
+        the registry's entries are judged stale against.
         """
         self._control = control
         self._redis = redis_client
         self._keys = keys
+        self._http = http
         self._clock = clock
+
+    async def read_features(self, ports: Sequence[int]) -> FeatureFigures | None:
+        """Return the features' counters over the workers on loopback ``ports``.
+
+        None without a session or when no worker answered; a worker that does not answer
+        in time is left out of this reading.
+        """
+        if self._http is None or not ports:
+            return None
+        texts = [text for text in await asyncio.gather(*map(self._metrics, ports)) if text]
+        return feature_figures(texts) if texts else None
+
+    async def _metrics(self, port: int) -> str | None:
+        if self._http is None:  # pragma: no cover - read_features checked it
+            return None
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError, OSError):
+            async with asyncio.timeout(_METRICS_TIMEOUT_S):
+                response = await self._http.get(f"http://127.0.0.1:{port}/metrics")
+                async with response:
+                    if response.status == 200:  # noqa: PLR2004 - HTTP OK
+                        return await response.text()
+        return None
 
     async def read_simulator(self, at_s: float, *, shard_count: int) -> SimSample | None:
         """Return the simulator's reading (ready shards of the active ``shard_count``).
