@@ -155,7 +155,7 @@ async def test_local_up_runs_a_ready_fleet_then_stops_everything_when_interrupte
     assert code == 0, output.text()
     assert (stats["identifies"], stats["invalid_sessions"], stats["resumes"]) == (4, 0, 0)
     assert loads[0]["running"] is True
-    assert loads[0]["spec"]["commands"] == ["ping"]
+    assert loads[0]["spec"]["commands"] == ["ping", "rank", "leaderboard"]
     stops = [line for line in output.lines if line.startswith("Stopping")]
     assert stops == [
         "Stopping the load...",
