@@ -20,7 +20,7 @@ __all__ = [
     "BOARD_PAGE",
     "BOARD_RANK",
     "COOLING",
-    "GRANT",
+    "GRANT_MANY",
     "HAS_LEFT",
     "JOIN",
     "LEAVE",
@@ -33,34 +33,61 @@ __all__ = [
 ]
 
 OK: Final = 0
-#: GRANT: the member is cooling down (reply ``{1, until_ms}``); BOARD_RANK: not on the board.
+#: GRANT_MANY: the member is cooling down; BOARD_RANK: not on the board.
 COOLING: Final = 1
 NOT_RANKED: Final = 1
 #: The board is not built (first use, or Redis lost it): rebuild, then run the script again.
 NEEDS_REBUILD: Final = 2
-#: GRANT: the member left the guild (off the board): restore them, then grant again.
+#: GRANT_MANY: the member left the guild (off the board): restore them, then grant again.
 HAS_LEFT: Final = 3
 
 _BUILT: Final = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {2} end
 """
 
-#: KEYS: built, board, left, dirty, cooldown.
-#: ARGV: member, dirty field, amount, now_ms, until_ms (now + cooldown), cooldown_ms.
+#: A batch of grants in one call (a pipeline of one script per grant spent most of the
+#: worker's CPU packing arguments). KEYS: dirty, then built, board, left of each of the
+#: batch's guilds, then each grant's cooldown key (guild by guild, in ARGV's order).
+#: ARGV: amount, now_ms, until_ms (now + cooldown), cooldown_ms, the number of guilds, then
+#: per guild: its number of grants and each grant's board member and dirty field.
+#: Reply: three integers per grant, in that order: ``0, old, new`` granted; ``1, until_ms,
+#: 0`` cooling; ``2, 0, 0`` the guild's board is not built; ``3, 0, 0`` the member left.
 #: The cooldown's value is its end, compared with ``now_ms`` (so a test's clock decides);
-#: its PX expiry only cleans up.
-GRANT: Final = (
-    _BUILT
-    + """
-local until_ms = tonumber(redis.call('GET', KEYS[5]) or '0')
-if until_ms > tonumber(ARGV[4]) then return {1, until_ms} end
-if redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then return {3} end
-local new = tonumber(redis.call('ZINCRBY', KEYS[2], ARGV[3], ARGV[1]))
-redis.call('HINCRBY', KEYS[4], ARGV[2], ARGV[3])
-redis.call('SET', KEYS[5], ARGV[5], 'PX', ARGV[6])
-return {0, new - tonumber(ARGV[3]), new}
+#: its PX expiry only cleans up. Two grants of one member in a batch: the second cools.
+GRANT_MANY: Final = """
+local amount, now, until_ms, cooldown = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local guilds = tonumber(ARGV[5])
+local out = {}
+local a = 6
+local c = 1 + 3 * guilds
+for i = 0, guilds - 1 do
+  local built, board, left = KEYS[2 + 3 * i], KEYS[3 + 3 * i], KEYS[4 + 3 * i]
+  local n = tonumber(ARGV[a])
+  a = a + 1
+  local is_built = redis.call('EXISTS', built) == 1
+  for _ = 1, n do
+    local member, field = ARGV[a], ARGV[a + 1]
+    a = a + 2
+    c = c + 1
+    if not is_built then
+      out[#out + 1] = 2; out[#out + 1] = 0; out[#out + 1] = 0
+    else
+      local cooling = tonumber(redis.call('GET', KEYS[c]) or '0')
+      if cooling > now then
+        out[#out + 1] = 1; out[#out + 1] = cooling; out[#out + 1] = 0
+      elseif redis.call('HEXISTS', left, member) == 1 then
+        out[#out + 1] = 3; out[#out + 1] = 0; out[#out + 1] = 0
+      else
+        local new = tonumber(redis.call('ZINCRBY', board, amount, member))
+        redis.call('HINCRBY', KEYS[1], field, amount)
+        redis.call('SET', KEYS[c], until_ms, 'PX', cooldown)
+        out[#out + 1] = 0; out[#out + 1] = new - tonumber(amount); out[#out + 1] = new
+      end
+    end
+  end
+end
+return out
 """
-)
 
 #: KEYS: built, board, left, dirty. ARGV: member, dirty field, "add" | "set", value, max xp.
 #: Reply ``{0, old, new}``. A member who left keeps the result in the left hash (0 too).

@@ -195,7 +195,7 @@ class XpLedger:
         self._xp_per_message = xp_per_message
         self._cooldown_ms = cooldown_ms
         register = redis.register_script
-        self._grant = register(lua.GRANT)
+        self._grant = register(lua.GRANT_MANY)
         self._adjust = register(lua.ADJUST)
         self._leave = register(lua.LEAVE)
         self._join = register(lua.JOIN)
@@ -270,30 +270,34 @@ class XpLedger:
         return [result for result in results if result is not None]
 
     async def _run_grants(self, grants: Sequence[Grant], now_ms: int) -> list[Any]:
+        """Run ``grants`` in one script call; return one ``(code, a, b)`` reply per grant."""
         keys = self._keys
-        until_ms = str(now_ms + self._cooldown_ms)
-        amount, now, cooldown = str(self._xp_per_message), str(now_ms), str(self._cooldown_ms)
-        dirty = keys.dirty()
-        guild_keys: dict[int, tuple[str, str, str]] = {}
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for grant in grants:
-                guild_id, user_id = grant.guild_id, grant.user_id
-                built, board, left = guild_keys.get(guild_id) or guild_keys.setdefault(
-                    guild_id, (keys.built(guild_id), keys.board(guild_id), keys.left(guild_id))
-                )
-                await self._grant(
-                    keys=[built, board, left, dirty, keys.cooldown(guild_id, user_id)],
-                    args=[
-                        board_member(user_id),
-                        dirty_field(guild_id, user_id),
-                        amount,
-                        now,
-                        until_ms,
-                        cooldown,
-                    ],
-                    client=pipe,
-                )
-            return list(await pipe.execute())
+        by_guild: dict[int, list[int]] = {}
+        for index, grant in enumerate(grants):
+            by_guild.setdefault(grant.guild_id, []).append(index)
+        script_keys = [keys.dirty()]
+        cooldowns: list[str] = []
+        args: list[str | int] = [
+            self._xp_per_message,
+            now_ms,
+            now_ms + self._cooldown_ms,
+            self._cooldown_ms,
+            len(by_guild),
+        ]
+        order: list[int] = []
+        for guild_id, indexes in by_guild.items():
+            script_keys += (keys.built(guild_id), keys.board(guild_id), keys.left(guild_id))
+            args.append(len(indexes))
+            for index in indexes:
+                user_id = grants[index].user_id
+                cooldowns.append(keys.cooldown(guild_id, user_id))
+                args += (board_member(user_id), dirty_field(guild_id, user_id))
+                order.append(index)
+        flat = await self._grant(keys=script_keys + cooldowns, args=args)
+        replies: list[Any] = [None] * len(grants)
+        for position, index in enumerate(order):
+            replies[index] = flat[3 * position : 3 * position + 3]
+        return replies
 
     # --- admin changes ----------------------------------------------------------------
 
