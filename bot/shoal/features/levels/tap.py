@@ -111,6 +111,7 @@ class LevelsTap:
         "_max_queued",
         "_on_granted",
         "_on_level_up",
+        "_overflowing",
         "_queue",
         "_settings_of",
         "_task",
@@ -151,6 +152,7 @@ class LevelsTap:
         self._callbacks: set[asyncio.Task[None]] = set()
         self._failing: str | None = None
         self._dropped = 0
+        self._overflowing = False
 
     @property
     def queued(self) -> int:
@@ -176,6 +178,14 @@ class LevelsTap:
         queue = self._queue
         if len(queue) >= self._max_queued:
             self._dropped += 1
+            if not self._overflowing:  # once per overload, not once per message
+                self._overflowing = True
+                _log.warning(
+                    "levels: %d messages wait to be granted; new ones earn no XP until the "
+                    "queue drains (Redis slow or down, or more messages than this worker can "
+                    "grant: add workers); shoal_levels_dropped_messages counts them",
+                    len(queue),
+                )
             return
         queue.append(facts)
         if len(queue) >= self._drain_at:
@@ -222,6 +232,9 @@ class LevelsTap:
             if self._failing is not None:
                 _log.info("levels grants working again (after %s)", self._failing)
                 self._failing = None
+            if self._overflowing and len(self._queue) < self._max_queued // 2:
+                self._overflowing = False
+                _log.info("levels: the queue drained; %d messages dropped so far", self._dropped)
             return len(batch)
 
     async def _run(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
@@ -18,6 +19,7 @@ from tests.integration.features.levels.inspecting import stored_xp
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    import pytest
     from asyncpg import Pool, Record
 
     from shoal.storage.redis_keys import RedisKeys
@@ -204,3 +206,33 @@ async def test_tap_keeps_messages_and_never_raises_when_redis_is_down_then_grant
         assert [(u.user_id, u.new_level) for u in level_ups] == [(1, 1)]
     finally:
         await client.aclose()
+
+
+async def test_a_full_queue_drops_new_messages_with_one_warning_and_grants_the_rest(
+    ledger: XpLedger, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = _Clock()
+
+    async def settings_of(_: int) -> LevelsSettings:
+        return LevelsSettings()
+
+    async def is_enabled(_: int) -> bool:
+        return True
+
+    async def on_level_up(_: LevelUp) -> None:
+        return None
+
+    tap = LevelsTap(ledger, settings_of, is_enabled, on_level_up, clock, max_queued=5)
+    with caplog.at_level(logging.INFO, logger="shoal.features.levels.tap"):
+        for user_id in range(1, 9):
+            tap.offer(_message(user_id))
+        assert (tap.queued, tap.dropped) == (5, 3)
+        assert await tap.drain() == 5
+        tap.offer(_message(9))  # room again: taken
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert "earn no XP until the queue drains" in warnings[0].getMessage()
+    assert any("the queue drained; 3 messages dropped" in r.getMessage() for r in caplog.records)
+    assert tap.queued == 1
+    assert await ledger.rank_of(GUILD, 5) is not None
+    assert await ledger.rank_of(GUILD, 6) is None
