@@ -71,6 +71,8 @@ class Role:
     is_hoisted: bool = False
     is_managed: bool = False
     is_mentionable: bool = False
+    bot_id: int | None = None
+    """The bot whose managed role this is (Discord's ``tags.bot_id``); None for others."""
 
 
 @dataclasses.dataclass(slots=True)

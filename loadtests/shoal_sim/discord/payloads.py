@@ -95,8 +95,8 @@ def user_json(user: User) -> JSON:
 
 
 def role_json(role: Role) -> JSON:
-    """Return a role object."""
-    return {
+    """Return a role object (with ``tags.bot_id`` for a bot's managed role, as Discord sends)."""
+    payload: JSON = {
         "id": str(role.id),
         "name": role.name,
         "permissions": str(role.permissions),
@@ -110,6 +110,9 @@ def role_json(role: Role) -> JSON:
         "unicode_emoji": None,
         "flags": 0,
     }
+    if role.bot_id is not None:
+        payload["tags"] = {"bot_id": str(role.bot_id)}
+    return payload
 
 
 def member_json(member: Member, user: User, *, with_user: bool = True) -> JSON:

@@ -299,13 +299,15 @@ class World:
                 is_mentionable=index % 2 == 0,
             )
         bot_role_id = _child_id(guild.id, _BOT_ROLE_OFFSET)
-        bot_user = self._users.get(self.applications[guild.application_id].bot_user_id)
+        bot_user_id = self.applications[guild.application_id].bot_user_id
+        bot_user = self._users.get(bot_user_id)
         roles[bot_role_id] = Role(
             id=bot_role_id,
             name=bot_user.username if bot_user else "bot",
             permissions=permissions.BOT_ROLE,
             position=self.settings.roles_per_guild + 1,
             is_managed=True,
+            bot_id=bot_user_id,
         )
         channels: dict[int, Channel] = {}
         if self.settings.channels_per_guild:

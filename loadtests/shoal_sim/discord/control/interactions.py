@@ -3,7 +3,9 @@
 Owns ``POST /_sim/interactions`` (commands, autocomplete, components, modals: the data
 Discord would send, and the bot message a component sits on) and
 ``GET /_sim/interactions/{interaction_id}`` (the response, its latency, the original
-message and follow-ups, its outcome). INTERACTION_CREATE itself is
+message and follow-ups, its outcome). Commands and user, role, mentionable and channel
+selects get ``data.resolved`` built by :mod:`shoal_sim.discord.resolving` (an option naming
+an id the world lacks is a 400 naming the option). INTERACTION_CREATE itself is
 :mod:`shoal_sim.discord.events`'; listing them by outcome is :mod:`.outcomes`'.
 """
 
@@ -13,7 +15,7 @@ import dataclasses
 import time
 from typing import TYPE_CHECKING, Final
 
-from shoal_sim.discord import events, payloads
+from shoal_sim.discord import events, payloads, resolving
 from shoal_sim.discord.control import inputs
 from shoal_sim.discord.entities import Message
 
@@ -50,6 +52,7 @@ class InteractionHandlers:
             return inputs.error_response(f"type must be one of {sorted(_INTERACTION_TYPES)}")
         guild, channel_id, user_id = inputs.place_of(self.sim, body)
         data, source_id = self._interaction_data(kind, body, guild, channel_id)
+        self._resolve(data, guild, user_id)
         interaction, reached = events.emit_interaction(
             self.sim,
             guild_id=None if guild is None else guild.id,
@@ -69,6 +72,20 @@ class InteractionHandlers:
             },
             201,
         )
+
+    def _resolve(self, data: inputs.JSON, guild: Guild | None, user_id: int) -> None:
+        """Attach ``data.resolved`` for the ids the options or select values name."""
+        try:
+            references = resolving.references_in_options(data.get("options") or [])
+            references += resolving.references_in_values(
+                data.get("component_type", 0), data.get("values") or []
+            )
+            if references:
+                data["resolved"] = resolving.resolved_data(
+                    self.sim.world, guild, user_id, references
+                )
+        except resolving.UnresolvedOptionError as exc:
+            raise inputs.BadInputError(str(exc)) from exc
 
     def _interaction_data(
         self, kind: str, body: inputs.JSON, guild: Guild | None, channel_id: int
