@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 from shoal.kit.roles import (
     RoleFacts,
     combined_permissions,
+    everyone_permissions,
     from_hikari,
     self_role_refusal,
     top_position,
@@ -51,7 +52,12 @@ class BotRoles:
         role = self.roles.get(role_id)
         if role is None:
             return "That role no longer exists: it was deleted."
-        return self_role_refusal(role, bot_top=self.top, bot_permissions=self.permissions)
+        return self_role_refusal(
+            role,
+            bot_top=self.top,
+            bot_permissions=self.permissions,
+            everyone=everyone_permissions(self.roles.values()),
+        )
 
 
 class RoleLookup:

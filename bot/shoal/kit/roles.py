@@ -33,6 +33,7 @@ __all__ = [
     "RoleFacts",
     "combined_permissions",
     "dangerous_permission_names",
+    "everyone_permissions",
     "from_hikari",
     "is_below",
     "member_roles_after",
@@ -190,18 +191,30 @@ def dangerous_permission_names(permissions: int) -> tuple[str, ...]:
     return tuple(name for bit, name in DANGEROUS_PERMISSION_NAMES.items() if permissions & bit)
 
 
+def everyone_permissions(roles: Iterable[RoleFacts]) -> int:
+    """Return the permissions of the guild's @everyone role in ``roles`` (0 if absent)."""
+    return next((role.permissions for role in roles if role.is_everyone), 0)
+
+
 def self_role_refusal(
-    role: RoleFacts, *, bot_top: RoleFacts | None, bot_permissions: int
+    role: RoleFacts,
+    *,
+    bot_top: RoleFacts | None,
+    bot_permissions: int,
+    everyone: int = 0,
 ) -> Refusal | None:
     """Return why members may not be given ``role`` by the bot, or None when they may.
 
     Checked when an admin configures the role and again before every REST call that
-    would give it: a role's permissions and position change without telling us.
+    would give it: a role's permissions and position change without telling us. Only
+    what the role adds to @everyone counts as dangerous: Discord gives new roles
+    @everyone's defaults (Mention @everyone among them), which every member has anyway.
 
     Args:
         role: The role to give.
         bot_top: The bot's highest role (see :func:`top_position`).
         bot_permissions: The bot's guild-wide permissions (see :func:`combined_permissions`).
+        everyone: The @everyone role's permissions (see :func:`everyone_permissions`).
     """
     if not bot_permissions & (MANAGE_ROLES | ADMINISTRATOR):
         return Refusal(
@@ -223,7 +236,7 @@ def self_role_refusal(
             f"The role {role.label} is managed by an integration (a bot, server boosts or a "
             "linked app), so nobody can give it. Pick a role you created.",
         )
-    names = dangerous_permission_names(role.permissions)
+    names = dangerous_permission_names(role.permissions & ~everyone)
     if names:
         return Refusal(
             role.id,

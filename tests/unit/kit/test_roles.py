@@ -12,6 +12,7 @@ from shoal.kit.roles import (
     RefusalReason,
     RoleFacts,
     combined_permissions,
+    everyone_permissions,
     from_hikari,
     is_below,
     member_roles_after,
@@ -220,3 +221,31 @@ def test_from_hikari_reads_the_facts_when_given_a_hikari_role() -> None:
     assert from_hikari(role) == RoleFacts(
         id=61, name="Mods", position=3, permissions=4, is_managed=True, is_everyone=False
     )
+
+
+def test_only_permissions_a_role_adds_to_everyone_count_as_dangerous() -> None:
+    mention = int(hikari.Permissions.MENTION_ROLES)
+    everyone = RoleFacts(
+        id=_GUILD, name="@everyone", position=0, permissions=mention, is_everyone=True
+    )
+    copied_defaults = _role(permissions=mention)  # a new role copies @everyone's defaults
+    banning = _role(permissions=mention | int(hikari.Permissions.BAN_MEMBERS))
+
+    assert everyone_permissions([_BOT, everyone]) == mention
+    assert everyone_permissions([_BOT]) == 0
+    assert (
+        self_role_refusal(copied_defaults, bot_top=_BOT, bot_permissions=MANAGE_ROLES) is not None
+    )
+    assert (
+        self_role_refusal(
+            copied_defaults, bot_top=_BOT, bot_permissions=MANAGE_ROLES, everyone=mention
+        )
+        is None
+    )
+    refused = self_role_refusal(
+        banning, bot_top=_BOT, bot_permissions=MANAGE_ROLES, everyone=mention
+    )
+    assert refused is not None
+    assert refused.reason is RefusalReason.DANGEROUS_PERMISSIONS
+    assert "Ban Members" in refused.message
+    assert "Mention" not in refused.message

@@ -23,7 +23,12 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Final
 
-from shoal.kit.roles import RoleFacts, member_roles_after, self_role_refusal
+from shoal.kit.roles import (
+    RoleFacts,
+    everyone_permissions,
+    member_roles_after,
+    self_role_refusal,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -338,7 +343,12 @@ def setup_problems(
         if role is None:
             problems.append(f"The {title} no longer exists: pick another in /onboarding setup.")
             continue
-        refusal = self_role_refusal(role, bot_top=bot_top, bot_permissions=bot_permissions)
+        refusal = self_role_refusal(
+            role,
+            bot_top=bot_top,
+            bot_permissions=bot_permissions,
+            everyone=everyone_permissions(roles.values()),
+        )
         if refusal is not None:
             problems.append(f"{title}: {refusal.message}")
     if settings.rules_channel_id is None:

@@ -27,7 +27,12 @@ import enum
 import re
 from typing import TYPE_CHECKING, Final
 
-from shoal.kit.roles import RoleFacts, member_roles_after, self_role_refusal
+from shoal.kit.roles import (
+    RoleFacts,
+    everyone_permissions,
+    member_roles_after,
+    self_role_refusal,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Collection, Iterable, Mapping
@@ -439,7 +444,12 @@ def _refusal(
             f"The role {role.label} is not on this server's allow-list of self-assignable "
             "roles: an admin must add it first."
         )
-    refusal = self_role_refusal(role, bot_top=bot_top, bot_permissions=bot_permissions)
+    refusal = self_role_refusal(
+        role,
+        bot_top=bot_top,
+        bot_permissions=bot_permissions,
+        everyone=everyone_permissions(roles.values()),
+    )
     return None if refusal is None else refusal.message
 
 
