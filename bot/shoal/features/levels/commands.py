@@ -1,5 +1,7 @@
 """The levels commands: ``/rank``, ``/leaderboard`` with page buttons, and the admin ``/xp``.
 
+The reward subcommands of ``/xp`` are :mod:`shoal.features.levels.reward_commands`.
+
 hikari-arc reads handler signatures at runtime (options and injected services), so the
 types in them are imported at runtime here.
 """
@@ -13,6 +15,7 @@ import arc
 import hikari
 
 from shoal.features.levels.card import RankCard, render_rank_card
+from shoal.features.levels.reward_commands import include_reward_commands
 from shoal.features.levels.rules import level_of, progress_of
 from shoal.features.levels.service import LevelsService  # noqa: TC001 - arc reads it at runtime
 from shoal.features.levels.texts import PAGE_SIZE, leaderboard_lines, page_count, rank_summary
@@ -223,4 +226,5 @@ def levels_plugin() -> arc.GatewayPlugin:
     group.include(arc.slash_subcommand("set", "Set a member's XP.")(xp_set))
     group.include(arc.slash_subcommand("add", "Add or take away XP.")(xp_add))
     group.include(arc.slash_subcommand("reset", "Reset a member's XP to 0.")(xp_reset))
+    include_reward_commands(group)
     return plugin
