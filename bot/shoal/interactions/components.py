@@ -41,6 +41,7 @@ import hikari
 from shoal.interactions.custom_ids import check_prefix, decode
 from shoal.interactions.deadlines import defer_delay_s
 from shoal.interactions.limits import DEFAULT_RATE_LIMITS
+from shoal.interactions.outages import OUTAGE_REPLY, OutageNotes, is_outage
 from shoal.interactions.replying import new_reference
 from shoal.observability.metrics import CommandOutcome
 
@@ -332,6 +333,7 @@ class ComponentRouter:
         self._switch = switch
         self._defer_after_s = defer_after_s
         self._default_rate_limits = tuple(default_rate_limits)
+        self._outages = OutageNotes()
         self._routes: dict[tuple[ComponentKind, str, int], _Bound] = {}
 
     def add(self, route: ComponentRoute, owner: RouteOwner) -> None:
@@ -453,6 +455,17 @@ class ComponentRouter:
         if _is_expired(error) and not ctx.has_acknowledged:
             self._note_expired(ctx, name)
             return CommandOutcome.EXPIRED
+        if is_outage(error):
+            if self._outages.is_due(name):
+                logger.warning(
+                    "%s could not run: %s (%s); members are told to try again",
+                    name,
+                    type(error).__name__,
+                    error,
+                    extra=fields,
+                )
+            await self._safely(ctx, name, ctx.respond(OUTAGE_REPLY))
+            return CommandOutcome.ERROR
         reference = new_reference()
         logger.error(
             "%s failed (reference %s)",

@@ -24,6 +24,7 @@ answering, and record ``shoal_commands_total`` and ``shoal_command_duration_seco
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import time
@@ -37,8 +38,10 @@ from shoal.interactions.deadlines import defer_delay_s
 from shoal.interactions.deferring import AutoDefer, is_only_deferred
 from shoal.interactions.limits import DEFAULT_RATE_LIMITS
 from shoal.interactions.modules import command_name
+from shoal.interactions.outages import OUTAGE_REPLY, OutageNotes, is_outage
 from shoal.interactions.replying import (
     new_reference,
+    reply,
     reply_error,
     reply_rate_limited,
     reply_unanswered,
@@ -128,6 +131,7 @@ class CommandMiddleware:
         # arc's Context has slots and no weakref: entries are removed by the post-hook,
         # which arc runs after every call (aborted ones included).
         self._invocations: dict[arc.GatewayContext, _Invocation] = {}
+        self._outages = OutageNotes()
 
     def attach(self, client: arc.GatewayClient) -> None:
         """Install the hooks and the error handler on ``client`` (before any plugin's)."""
@@ -210,6 +214,9 @@ class CommandMiddleware:
                 invocation.outcome = CommandOutcome.EXPIRED
             self._note_expired(ctx, name)
             return
+        if is_outage(exc):
+            await self._on_outage(ctx, name, exc)
+            return
         reference = new_reference()
         fields = self._log_fields(ctx, name)
         logger.error(
@@ -233,6 +240,19 @@ class CommandMiddleware:
                 exc_info=not is_expired_reply(error),
                 extra={**fields, "reference": reference},
             )
+
+    async def _on_outage(self, ctx: arc.GatewayContext, name: str, exc: Exception) -> None:
+        """Redis or PostgreSQL cannot be reached: say so, and log it once a minute."""
+        if self._outages.is_due(name):
+            logger.warning(
+                "/%s could not run: %s (%s); members are told to try again",
+                name,
+                type(exc).__name__,
+                exc,
+                extra=self._log_fields(ctx, name),
+            )
+        with contextlib.suppress(Exception):  # best effort, like the error reply
+            await reply(ctx, OUTAGE_REPLY, is_ephemeral=True)
 
     def _note_expired(self, ctx: arc.GatewayContext, name: str) -> None:
         """Count and log (no traceback) a reply refused because the window had passed."""

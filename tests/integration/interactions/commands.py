@@ -7,6 +7,7 @@ from typing import Final
 
 import arc
 import hikari
+import redis.exceptions
 
 from shoal.interactions.deferring import open_modal
 from shoal.interactions.limits import RateLimitRule, RateLimitScope
@@ -47,6 +48,12 @@ async def silent(_: arc.GatewayContext) -> None:
     """Return without answering."""
 
 
+async def outage(_: arc.GatewayContext) -> None:
+    """Fail as a handler does when Redis cannot be reached."""
+    msg = "Error 111 connecting to 127.0.0.1:1. Connection refused."
+    raise redis.exceptions.ConnectionError(msg)
+
+
 async def form(ctx: arc.GatewayContext) -> None:
     """Answer with a modal (a form), as an admin command asking for long text does."""
     field = hikari.impl.ModalActionRowBuilder().add_text_input(
@@ -64,6 +71,7 @@ def middleware_module() -> Module:
     plugin.include(arc.slash_command("limited", "Once a minute.")(limited))
     plugin.include(arc.slash_command("silent", "Never answer.")(silent))
     plugin.include(arc.slash_command("form", "Open a form.")(form))
+    plugin.include(arc.slash_command("outage", "Fail to reach Redis.")(outage))
     return Module(
         name="testing",
         plugins=(plugin,),

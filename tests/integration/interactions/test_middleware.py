@@ -236,6 +236,37 @@ async def test_command_answered_with_a_modal_counts_as_answered_and_gets_nothing
     assert not [r for r in caplog.records if "without answering" in r.getMessage()]
 
 
+async def test_a_server_outage_is_told_to_the_member_and_logged_once_without_a_traceback(
+    http: aiohttp.ClientSession,
+    redis_client: Redis,
+    keys: RedisKeys,
+    postgres_pool: asyncpg.Pool[asyncpg.Record],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with (
+        running_simulator(command_world()) as sim,
+        running_worker(
+            sim, redis_client, keys, postgres=postgres_pool, modules=[middleware_module()]
+        ) as worker,
+    ):
+        control = ControlApi(http, sim)
+        with caplog.at_level(logging.WARNING, logger="shoal"):
+            answers = [
+                await answer_of(
+                    control, await inject_command(control, min(sim.world.guilds), "outage")
+                )
+                for _ in range(3)
+            ]
+    for answer in answers:
+        assert answer["response"]["data"]["content"].startswith("I cannot reach my database")
+        assert answer["response"]["data"]["flags"] & EPHEMERAL
+    assert worker.commands_counted("outage", "error") == 3
+    lines = [r for r in caplog.records if "/outage" in r.getMessage()]
+    assert len(lines) == 1
+    assert lines[0].levelno == logging.WARNING
+    assert lines[0].exc_info is None
+
+
 async def test_unanswered_interaction_is_counted_as_expired_when_every_reply_is_refused(
     http: aiohttp.ClientSession,
     redis_client: Redis,

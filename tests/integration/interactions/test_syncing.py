@@ -35,7 +35,7 @@ async def test_sync_commands_registers_every_module_command_when_run() -> None:
             DEFAULT_TOKEN, sim.rest_url, [core_module(declaring_kit("test"))]
         )
         after_again = await _registered(sim.rest_url)
-    assert count == 8
+    assert count == 10
     assert registered["ping"] == "Show the gateway and REST latency."
     assert set(registered) == {
         "ping",
@@ -46,6 +46,8 @@ async def test_sync_commands_registers_every_module_command_when_run() -> None:
         "slow-boom",
         "limited",
         "silent",
+        "form",
+        "outage",
     }
     assert again == 3
     assert set(after_again) == {"ping", "shard", "settings"}
