@@ -23,7 +23,9 @@ from __future__ import annotations
 import collections
 import dataclasses
 import itertools
-from typing import TYPE_CHECKING, Any
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Final
 
 import arc
 import hikari
@@ -54,6 +56,11 @@ __all__ = [
     "rate_limits_of",
     "top_level_commands",
 ]
+
+logger = logging.getLogger(__name__)
+
+_SKIP_NOTE_EVERY_S: Final = 60.0
+"""A listener skipping events because its module's switch cannot be read says so this often."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -235,12 +242,19 @@ def _guarded(
         raise ValueError(msg)
     checks_switch = switch is not None and module.is_switchable
 
+    unreadable: dict[str, float] = {}  # error type -> when it was last logged
+
     async def guarded(event: Any) -> None:  # noqa: ANN401 - hikari's listener shape
         if checks_switch:
             guild_id = getattr(event, "guild_id", None)
-            if guild_id is not None and not await switch.is_enabled(  # type: ignore[union-attr]
-                int(guild_id), module.name, is_on_by_default=module.is_on_by_default
-            ):
+            try:
+                is_on = guild_id is None or await switch.is_enabled(  # type: ignore[union-attr]
+                    int(guild_id), module.name, is_on_by_default=module.is_on_by_default
+                )
+            except Exception as error:  # noqa: BLE001 - the event is skipped, said once a minute
+                _skipped_unreadable(module.name, error, unreadable)
+                return
+            if not is_on:
                 return
         if claim is not None:
             key = claim(event)
@@ -251,6 +265,22 @@ def _guarded(
     if not checks_switch and claim is None:
         return callback
     return guarded
+
+
+def _skipped_unreadable(module: str, error: Exception, logged: dict[str, float]) -> None:
+    """Log (once a minute per error type, no traceback) an event skipped for its settings."""
+    kind = type(error).__name__
+    now = time.monotonic()
+    if now - logged.get(kind, -_SKIP_NOTE_EVERY_S) < _SKIP_NOTE_EVERY_S:
+        return
+    logged[kind] = now
+    logger.warning(
+        "%s's listeners skip events: whether the module is on cannot be read (%s: %s); "
+        "check PostgreSQL and that `shoal migrate` ran",
+        module,
+        kind,
+        error,
+    )
 
 
 def rate_limits_of(modules: Sequence[Module]) -> dict[str, Sequence[RateLimitRule]]:

@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
+_COUNT_WAIT_S: Final = 3.0  # the worker's counters are reported once a second
 _WORKER: Final = WORKER
 _CACHED: Final = CACHED_HIKARI
 _UNCACHED: Final = UNCACHED_HIKARI
@@ -138,10 +139,18 @@ async def _measure(fleet: Fleet, consumer: str, stream: str, args: argparse.Name
         redis_s = cpu_seconds(fleet.redis.process.pid) - redis_before_s
         counted = dropped = None
         if isinstance(process, WorkerProcess):
-            text = await process.metrics_text()
-            counted = int(
-                sample_sum(text, "shoal_gateway_events_total", type="MESSAGE_CREATE") or 0
-            )
+            # The worker reports its gateway counters once a second: read until the count
+            # covers the stream (a short one ends between two reports), for at most 3 s.
+            expected = guilds + args.messages
+            deadline = asyncio.get_running_loop().time() + _COUNT_WAIT_S
+            while True:
+                text = await process.metrics_text()
+                counted = int(
+                    sample_sum(text, "shoal_gateway_events_total", type="MESSAGE_CREATE") or 0
+                )
+                if counted >= expected or asyncio.get_running_loop().time() > deadline:
+                    break
+                await asyncio.sleep(0.1)
             dropped = sample_sum(text, "shoal_levels_dropped_messages")
         await process.stop()  # a worker drains its tap and flushes on SIGTERM
         totals = None

@@ -47,7 +47,10 @@ _FROZEN_S: Final = 5.0  # past the simulator's 1.5 heartbeat intervals
 _OUTAGE_S: Final = 4.0
 #: The stated bound: every shard READY again within this long of the fault's start.
 _READY_BOUND_S: Final = 20.0
-_MAX_WARNING_LINES: Final = 20
+#: Lines a person reads for one fault over the whole fleet (up to 4 workers across a
+#: reshard): each part says an outage once per worker, not once per event: the servers'
+#: health, the levels tap and flush job, and a command that could not run (once a minute).
+_MAX_WARNING_LINES: Final = 32
 
 
 def started_at_text(cost: FaultCost) -> str:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Final
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
+from shoal import app
+from shoal.config import postgres_settings
 from shoal.interactions.client import UNKNOWN_COMMAND_REPLY
 from shoal_sim.discord.server import running_simulator
 from shoal_sim.discord.settings import SimSettings
@@ -58,7 +60,11 @@ async def _metric(
 async def _one_worker(
     *, redis_url: str, postgres_dsn: str, bot_keys: RedisKeys, log: pathlib.Path
 ) -> AsyncIterator[tuple[Simulator, aiohttp.ClientSession, ShoalWorker]]:
-    """Run the simulator and one real ``shoal worker`` of 1 shard, ready, until the end."""
+    """Run the simulator and one real ``shoal worker`` of 1 shard, ready, until the end.
+
+    The database is migrated first, as ``shoal migrate`` does before a deployment's pods.
+    """
+    assert await app.run_migrate(postgres_settings({"SHOAL_POSTGRES_DSN": postgres_dsn})) == 0
     async with (
         running_simulator(_WORLD) as sim,
         aiohttp.ClientSession() as http,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import arc
 import hikari
 import pytest
@@ -13,6 +15,7 @@ from shoal.interactions.limits import RateLimitRule, RateLimitScope
 from shoal.interactions.modules import (
     Listener,
     Module,
+    _guarded,
     load_modules,
     rate_limits_of,
     top_level_commands,
@@ -117,3 +120,28 @@ def test_command_builders_describe_every_command_when_given_modules() -> None:
 def test_listener_is_refused_when_its_event_type_is_not_a_hikari_event() -> None:
     with pytest.raises(TypeError, match="must be a hikari event class"):
         Listener(int, _on_message)
+
+
+async def test_a_listener_skips_events_with_one_warning_when_its_switch_cannot_be_read(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class BrokenSwitch:
+        async def is_enabled(self, guild_id: int, module: str, *, is_on_by_default: bool) -> bool:
+            msg = f"guild {guild_id} {module} {is_on_by_default}: relation does not exist"
+            raise RuntimeError(msg)
+
+    seen: list[object] = []
+
+    async def record(event: object) -> None:
+        seen.append(event)
+
+    module = Module(name="feature", listeners=(Listener(hikari.GuildAvailableEvent, record),))
+    guarded = _guarded(module, module.listeners[0], switch=BrokenSwitch(), event_claims=None)
+    event = type("Event", (), {"guild_id": 5})()
+    with caplog.at_level(logging.WARNING, logger="shoal.interactions.modules"):
+        await guarded(event)
+        await guarded(event)
+    assert seen == []
+    lines = [r for r in caplog.records if "listeners skip events" in r.getMessage()]
+    assert len(lines) == 1
+    assert lines[0].exc_info is None
