@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from shoal.interactions.generations import EventClaims
     from shoal.interactions.limits import RateLimitRule
     from shoal.interactions.switching import FeatureSwitch
+    from shoal.kit.guilds import GuildSeen
     from shoal.kit.jobs import Job
     from shoal.kit.messages import MessageFacts
     from shoal.storage.migration_plans import Migration
@@ -115,6 +116,10 @@ class Module:
     message_taps: Sequence[Callable[[MessageFacts], None]] = ()
     """Called with every guild or DM message's facts, before hikari parses it, on the
     active generation only: synchronous and cheap (queue the work, never await)."""
+    guild_taps: Sequence[Callable[[GuildSeen], None]] = ()
+    """Called with what every GUILD_CREATE and GUILD_UPDATE says of its guild, before hikari
+    parses it, on every worker (a guild's facts are the same from any generation), with no
+    switch check: synchronous and cheap (queue the work, never await)."""
     jobs: Sequence[Job] = ()
     """Background jobs, each run by one worker of the active generation at a time."""
     on_start: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()

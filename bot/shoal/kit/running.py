@@ -12,6 +12,9 @@
   (levels is: its atomic cooldown refuses the second grant). A tap that raises is logged
   (once per tap and error type) and the others still run; the dispatch always goes on
   to hikari, which builds no entity when nobody listens for it;
+- **guild taps** run from the same seam with what each GUILD_CREATE and GUILD_UPDATE says
+  of its guild (:class:`~shoal.kit.guilds.GuildSeen`), on every worker of any generation:
+  a shard's connect brings thousands of them, too many to parse or to check settings for;
 - **start hooks** are awaited in module order before the shards connect, **stop hooks**
   in reverse order after they closed and before Redis and PostgreSQL are (SIGTERM
   flushes buffers there); each is bounded by ``hook_timeout_s`` and a failing one never
@@ -28,6 +31,7 @@ import time
 from typing import TYPE_CHECKING, Any, Final
 
 from shoal.interactions.generations import REFRESH_S
+from shoal.kit.guilds import GUILD_EVENTS, guild_facts
 from shoal.kit.messages import MESSAGE_CREATE, message_facts
 
 if TYPE_CHECKING:
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
 
     from shoal.interactions.gating import GenerationView
     from shoal.interactions.modules import Module
+    from shoal.kit.guilds import GuildSeen
     from shoal.kit.jobs import JobRunner
     from shoal.kit.messages import MessageFacts
 
@@ -56,6 +61,7 @@ class FeatureRuntime:
         "_clock",
         "_failed",
         "_generation",
+        "_guild_taps",
         "_handover_s",
         "_hook_timeout_s",
         "_jobs",
@@ -86,7 +92,10 @@ class FeatureRuntime:
         self._taps: tuple[Callable[[MessageFacts], None], ...] = tuple(
             tap for module in self._modules for tap in module.message_taps
         )
-        self._failed: set[tuple[int, type[BaseException]]] = set()
+        self._guild_taps: tuple[Callable[[GuildSeen], None], ...] = tuple(
+            tap for module in self._modules for tap in module.guild_taps
+        )
+        self._failed: set[tuple[object, type[BaseException]]] = set()
         self._handover_s = handover_s
         self._clock = clock
         self._was_active = False
@@ -101,7 +110,19 @@ class FeatureRuntime:
         """The raw-event seam: hand a MESSAGE_CREATE's facts to the taps; always keep it."""
         if self._taps and event_name == MESSAGE_CREATE and self._taps_run():
             self._feed(payload)
+        elif self._guild_taps and event_name in GUILD_EVENTS:
+            self._feed_guild(payload)
         return True
+
+    def _feed_guild(self, payload: dict[str, Any]) -> None:
+        seen = guild_facts(payload)
+        if seen is None:
+            return
+        for tap in self._guild_taps:
+            try:
+                tap(seen)
+            except Exception as error:  # noqa: BLE001 - one tap's bug never stops the others
+                self._failed_once(tap, error, "guild")
 
     def _taps_run(self) -> bool:
         """Whether taps run now: while active, and for the handover after turning passive."""
@@ -122,14 +143,18 @@ class FeatureRuntime:
         facts = message_facts(payload)
         if facts is None:
             return
-        for index, tap in enumerate(self._taps):
+        for tap in self._taps:
             try:
                 tap(facts)
-            except Exception as error:  # one tap's bug never stops the others or the shard
-                key = (index, type(error))
-                if key not in self._failed:
-                    self._failed.add(key)
-                    logger.exception("message tap %s failed (logged once)", _name_of(tap))
+            except Exception as error:  # noqa: BLE001 - one tap's bug never stops the others
+                self._failed_once(tap, error, "message")
+
+    def _failed_once(self, tap: object, error: Exception, kind: str) -> None:
+        """Log a tap's failure with its traceback, once per tap and error type."""
+        key = (tap, type(error))
+        if key not in self._failed:
+            self._failed.add(key)
+            logger.error("%s tap %s failed (logged once)", kind, _name_of(tap), exc_info=error)
 
     async def start(self) -> None:
         """Await every module's start hooks, then start the jobs."""

@@ -60,6 +60,8 @@ class FaultCost:
     """Of those, past their deadline with no answer, or never delivered."""
     unexplained: tuple[dict[str, Any], ...]
     """Unanswered ones sent outside the fault window (must be none)."""
+    lost: tuple[dict[str, Any], ...]
+    """Every unanswered one (command, times, the shard it went to), to match the logs."""
     double_acknowledged: int
     """Second answers over the whole run so far (must stay 0)."""
     answered_twice: tuple[dict[str, Any], ...]
@@ -81,7 +83,18 @@ class FaultCost:
             f"{self.name}: {self.unanswered}/{self.injected} unanswered, READY in "
             f"{self.ready_s:.1f} s, {self.identifies} identifies, {self.resumes} resumes, "
             f"{len(self.warning_lines)} warning lines"
+            + "".join(f"\n  lost: {_described(i, self.started_at)}" for i in self.lost)
         )
+
+
+def _described(interaction: dict[str, Any], started_at: float) -> str:
+    """One unanswered interaction: what it was and when, relative to the fault's start."""
+    what = interaction.get("custom_id") or f"/{interaction.get('name')}"
+    sent_s = interaction["created_at_unix"] - started_at
+    shards = ", ".join(interaction.get("shards") or ()) or "no shard"
+    return (
+        f"{what} {interaction['id']} sent at {sent_s:+.2f} s to {shards} ({interaction['outcome']})"
+    )
 
 
 class ChaosFleet:
@@ -222,6 +235,7 @@ class ChaosFleet:
             injected=len(settled),
             unanswered=len(lost),
             unexplained=unexplained,
+            lost=tuple(lost),
             double_acknowledged=after["interactions"]["double_acknowledged"],
             answered_twice=twice,
             ready_s=ready_s,

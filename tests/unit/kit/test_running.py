@@ -8,6 +8,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from shoal.interactions.modules import Module
+from shoal.kit.guilds import GuildSeen
 from shoal.kit.running import FeatureRuntime
 
 if TYPE_CHECKING:
@@ -91,6 +92,27 @@ def test_a_failing_tap_is_logged_once_and_the_others_still_run(
             runtime.feed("MESSAGE_CREATE", _MESSAGE)
     assert seen == [1, 1, 1]
     assert len([r for r in caplog.records if "message tap" in r.getMessage()]) == 1
+
+
+def test_guild_taps_get_every_guild_create_and_update_on_any_generation(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: list[GuildSeen] = []
+
+    def broken(_: GuildSeen) -> None:
+        msg = "tap bug"
+        raise RuntimeError(msg)
+
+    view = _View(is_active=False)  # a new generation connecting, still passive
+    runtime = FeatureRuntime([Module(name="a", guild_taps=(broken, seen.append))], generation=view)
+    with caplog.at_level(logging.ERROR):
+        assert runtime.feed("GUILD_CREATE", {"id": "1", "name": "one", "features": []})
+        assert runtime.feed("GUILD_CREATE", {"id": "2", "unavailable": True})  # an outage
+        view.is_active = True
+        assert runtime.feed("GUILD_UPDATE", {"id": "1", "name": "renamed", "features": ["X"]})
+        assert runtime.feed("MESSAGE_CREATE", _MESSAGE)  # not a guild's description
+    assert seen == [GuildSeen(1, "one", frozenset()), GuildSeen(1, "renamed", frozenset({"X"}))]
+    assert len([r for r in caplog.records if "guild tap" in r.getMessage()]) == 1
 
 
 async def test_hooks_run_in_module_order_at_start_and_reverse_at_stop() -> None:

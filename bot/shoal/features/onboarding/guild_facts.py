@@ -10,11 +10,21 @@ admin changes it), read only when a decision needs it. A guild Redis does not kn
 (expired, lost, or never seen by the active generation) is fetched once through REST and
 written back; when neither answers, the guild counts as screened with no name: the safe
 side (no role until an event says ``pending: false``).
+
+Guilds are learned from the raw dispatch (a guild tap, see ``shoal.kit.guilds``): a
+shard's connect brings a GUILD_CREATE per guild, thousands in a second, and
+:meth:`GuildFactsStore.learn` only queues them; one writer task stores what is queued in
+pipelines of up to 500, so a connect costs a few round trips, and a Redis outage a few
+failed connection attempts and one log line per batch, not one per guild (a chaos run
+showed 1,700 failing writes, each after a settings read, holding the event loop for
+seconds, so that commands missed their 3 s window).
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import itertools
 import logging
 from typing import TYPE_CHECKING, Final
 
@@ -25,6 +35,7 @@ import redis.exceptions
 if TYPE_CHECKING:
     from collections.abc import Collection
 
+    from shoal.kit.guilds import GuildSeen
     from shoal.kit.services import FeatureKit
 
 __all__ = ["FACTS_TTL_S", "VERIFICATION_GATE", "GuildFacts", "GuildFactsStore", "facts_of"]
@@ -37,6 +48,8 @@ FACTS_TTL_S: Final = 7 * 24 * 3600
 """How long a guild's facts stay in Redis: every GUILD_CREATE (each shard connect) renews it."""
 _FEATURE: Final = "onboarding"
 _UNKNOWN: Final = "this server"
+_BATCH: Final = 500
+"""Facts per pipeline: big enough for a shard's connect, small enough for one round trip."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -57,18 +70,20 @@ def facts_of(features: Collection[str], name: str) -> GuildFacts:
 class GuildFactsStore:
     """Guild facts in Redis, learned from events, fetched through REST when missing."""
 
-    __slots__ = ("_kit",)
+    __slots__ = ("_kit", "_pending", "_writer")
 
     def __init__(self, kit: FeatureKit) -> None:
         """Use ``kit``'s Redis, keys and REST (asked for on first use)."""
         self._kit = kit
+        self._pending: dict[int, bytes] = {}
+        self._writer: asyncio.Task[None] | None = None
 
     def _key(self, guild_id: int) -> str:
         return self._kit.keys.feature(_FEATURE, "guild", guild_id)
 
-    async def remember(self, guild: hikari.GatewayGuild) -> None:
-        """Store what a GUILD_CREATE or GUILD_UPDATE says of ``guild``."""
-        await self._write(int(guild.id), facts_of(guild.features, guild.name))
+    def learn(self, seen: GuildSeen) -> None:
+        """Queue what a GUILD_CREATE or GUILD_UPDATE says of its guild (a guild tap)."""
+        self.queue(seen.guild_id, facts_of(seen.features, seen.name))
 
     async def get(self, guild_id: int) -> GuildFacts:
         """Return the guild's facts: from Redis, else from REST, else the safe default."""
@@ -94,13 +109,43 @@ class GuildFactsStore:
             )
             return GuildFacts(has_screening=True, name=_UNKNOWN)
         facts = facts_of(guild.features, guild.name)
-        await self._write(guild_id, facts)
+        self.queue(guild_id, facts)
         return facts
 
-    async def _write(self, guild_id: int, facts: GuildFacts) -> None:
-        body = orjson.dumps({"screening": facts.has_screening, "name": facts.name})
+    def queue(self, guild_id: int, facts: GuildFacts) -> None:
+        """Queue ``facts`` for the writer task (started when none runs). Never raises.
+
+        Facts Redis cannot take are logged (once per batch) and fetched through REST when
+        a decision needs them. Call from the event loop.
+        """
+        self._pending[guild_id] = orjson.dumps(
+            {"screening": facts.has_screening, "name": facts.name}
+        )
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_queued())
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far is written (or given up): tests, shutdown."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.wait((self._writer,))  # the writer's own fate is not the caller's
+
+    async def _write_queued(self) -> None:
+        while self._pending:
+            batch = dict(itertools.islice(self._pending.items(), _BATCH))
+            for written in batch:
+                del self._pending[written]
+            await self._write_batch(batch)
+
+    async def _write_batch(self, batch: dict[int, bytes]) -> None:
+        pipeline = self._kit.redis.pipeline(transaction=False)
+        for guild_id, body in batch.items():
+            pipeline.set(self._key(guild_id), body, ex=FACTS_TTL_S)
         try:
-            await self._kit.redis.set(self._key(guild_id), body, ex=FACTS_TTL_S)
+            await pipeline.execute()
         except (redis.exceptions.RedisError, OSError) as error:
             # INFO: the outage itself is one WARNING from Redis's health; REST answers meanwhile.
-            _log.info("guild %d facts not stored: %s", guild_id, type(error).__name__)
+            _log.info(
+                "facts of %d guild(s) not stored: %s; they are fetched through REST when needed",
+                len(batch),
+                type(error).__name__,
+            )

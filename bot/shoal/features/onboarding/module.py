@@ -41,13 +41,12 @@ def onboarding_module(kit: FeatureKit) -> Module:
         listeners=(
             Listener(hikari.MemberCreateEvent, service.member_joined, claim=service.join_claim),
             Listener(hikari.MemberUpdateEvent, service.member_updated, claim=service.update_claim),
-            Listener(hikari.GuildAvailableEvent, service.guild_seen),
-            Listener(hikari.GuildJoinEvent, service.guild_seen),
-            Listener(hikari.GuildUpdateEvent, service.guild_seen),
             Listener(hikari.RoleCreateEvent, service.roles_changed),
             Listener(hikari.RoleUpdateEvent, service.roles_changed),
             Listener(hikari.RoleDeleteEvent, service.roles_changed),
         ),
+        guild_taps=(service.guild_seen,),
+        on_stop=(service.guilds.flush,),
         dependencies={OnboardingService: service},
         migrations=onboarding_migrations(),
         rate_limits={

@@ -41,6 +41,7 @@ from shoal.features.onboarding.texts import BUSY_TEXT, cannot_give_text
 
 if TYPE_CHECKING:
     from shoal.features.onboarding.rules import RoleChange
+    from shoal.kit.guilds import GuildSeen
     from shoal.kit.services import FeatureKit
 
 __all__ = ["FEATURE", "OnboardingService", "member_facts"]
@@ -110,12 +111,10 @@ class OnboardingService:
 
     # -- guild and role events -------------------------------------------------------------
 
-    async def guild_seen(
-        self, event: hikari.GuildAvailableEvent | hikari.GuildJoinEvent | hikari.GuildUpdateEvent
-    ) -> None:
-        """A GUILD_CREATE or GUILD_UPDATE: remember its screening and name."""
-        await self.guilds.remember(event.guild)
-        self.kit.roles.forget(int(event.guild_id))
+    def guild_seen(self, seen: GuildSeen) -> None:
+        """A GUILD_CREATE or GUILD_UPDATE (a guild tap): remember its screening and name."""
+        self.guilds.learn(seen)
+        self.kit.roles.forget(seen.guild_id)
 
     async def roles_changed(self, event: hikari.RoleEvent) -> None:
         """A role was created, edited or deleted: the bot's standing must be fetched again."""
