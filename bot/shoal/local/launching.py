@@ -34,6 +34,7 @@ from shoal.local.supervising import (
     Fleet,
     FleetSupervisor,
     RunOutcome,
+    community_driver,
     guild_growth,
     load_driver,
 )
@@ -160,6 +161,9 @@ class LocalRun:
         stack.push_async_callback(self._close_controller, controller)
         reader = FleetReader(control=control, redis_client=redis_client, keys=keys, http=http)
         growth = guild_growth(self.options, control)
+        community = community_driver(self.options, control, self.board.say)
+        if community is not None:
+            stack.push_async_callback(community.close)  # before the workers are stopped
         fleet = Fleet(
             guilds,
             generations,
@@ -170,6 +174,7 @@ class LocalRun:
             growth,
             keeper,
             servers=tuple(self._servers_started),
+            community=community,
         )
         supervisor = FleetSupervisor(self.options, self.board, self.stop, self.outcome)
         await supervisor.watch(reader, fleet)

@@ -69,6 +69,13 @@ class LocalOptions:
     commands: tuple[str, ...] = ("ping", "rank", "leaderboard")
     """The slash commands the load invokes, in turn (members check their rank card and the
     board while the load's messages earn them XP)."""
+    joins_per_s: float = 0.2
+    """New members per second in the showcase guild: each joins pending, completes
+    screening and presses "I agree" on the rules message (0: none). Each costs the bot two
+    member edits (Pre-Member, then Member), and Discord allows 10 per 10 s in a guild."""
+    role_picks_per_s: float = 0.4
+    """Role menu choices per second in the showcase guild, one member edit each (0: none;
+    both 0: no showcase)."""
     refresh_s: float = 1.0
     """Seconds between status refreshes."""
     duration_s: float | None = None
@@ -111,6 +118,8 @@ class LocalOptions:
         for name, rate in (
             ("--messages-per-s", self.messages_per_s),
             ("--interactions-per-s", self.interactions_per_s),
+            ("--joins-per-s", self.joins_per_s),
+            ("--role-picks-per-s", self.role_picks_per_s),
         ):
             if not math.isfinite(rate) or rate < 0:
                 raise ValueError(f"{name} must be a finite number, not negative")
@@ -209,6 +218,28 @@ def build_local_parser(prog: str = "shoal local up") -> argparse.ArgumentParser:
         "--commands",
         default=",".join(defaults.commands),
         help="slash commands the load uses, comma-separated (%(default)s)",
+    )
+    add(
+        "--joins-per-s",
+        type=float,
+        metavar="RATE",
+        default=defaults.joins_per_s,
+        help=(
+            "new members per second in the showcase guild (the simulator's first), which the "
+            "run sets up through the bot once the fleet is ready: onboarding with its rules "
+            "message and a role menu; each member joins pending, completes screening and "
+            'presses "I agree" (%(default)s; 0: none)'
+        ),
+    )
+    add(
+        "--role-picks-per-s",
+        type=float,
+        metavar="RATE",
+        default=defaults.role_picks_per_s,
+        help=(
+            "role menu choices per second in the showcase guild (%(default)s; 0: none; "
+            "with --joins-per-s 0 too, no showcase is set up)"
+        ),
     )
     add(
         "--refresh",
@@ -363,6 +394,8 @@ def local_options(args: argparse.Namespace, environ: Mapping[str, str]) -> Local
         messages_per_s=args.messages_per_s,
         interactions_per_s=args.interactions_per_s,
         commands=tuple(name.strip() for name in args.commands.split(",") if name.strip()),
+        joins_per_s=args.joins_per_s,
+        role_picks_per_s=args.role_picks_per_s,
         refresh_s=args.refresh_s,
         duration_s=args.duration_s,
         grow_guilds_per_s=args.grow_rate if args.grow else None,

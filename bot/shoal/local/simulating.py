@@ -164,8 +164,13 @@ class SimulatorControl:
         self._http = http
         self._base = f"{base_url}/_sim"
 
-    async def _get(self, path: str) -> Any:  # noqa: ANN401 - JSON of the control API
-        async with self._http.get(f"{self._base}{path}") as response:
+    async def _get(self, path: str, **query: str) -> Any:  # noqa: ANN401 - JSON of the control API
+        async with self._http.get(f"{self._base}{path}", params=query) as response:
+            response.raise_for_status()
+            return await response.json()
+
+    async def _send(self, method: str, path: str, body: dict[str, Any]) -> Any:  # noqa: ANN401 - JSON
+        async with self._http.request(method, f"{self._base}{path}", json=body) as response:
             response.raise_for_status()
             return await response.json()
 
@@ -195,6 +200,61 @@ class SimulatorControl:
         """Return ``GET /_sim/sessions``: live sessions, connected or not."""
         sessions: list[dict[str, Any]] = await self._get("/sessions")
         return sessions
+
+    async def guild_ids(self) -> list[int]:
+        """Return the bot's guild ids, lowest first (``GET /_sim/guilds``)."""
+        listed = await self._get("/guilds")
+        return sorted(int(guild_id) for guild_id in listed["ids"])
+
+    async def guild_state(self, guild_id: int) -> dict[str, Any]:
+        """Return ``GET /_sim/guilds/{guild_id}``: roles, channels, members."""
+        state: dict[str, Any] = await self._get(f"/guilds/{guild_id}")
+        return state
+
+    async def screen_members(self, guild_id: int) -> None:
+        """Turn membership screening on in ``guild_id`` (new members join pending)."""
+        await self._send("PATCH", f"/guilds/{guild_id}", {"verification_gate": True})
+
+    async def create_role(self, guild_id: int, name: str, *, position: int = 1) -> int:
+        """Create a role without permissions at ``position``, as the owner would; return its id."""
+        body = {"name": name, "permissions": 0, "position": position}
+        created = await self._send("POST", f"/guilds/{guild_id}/roles", body)
+        return int(created["id"])
+
+    async def add_member(self, guild_id: int, *, is_pending: bool) -> int:
+        """Have a new user join ``guild_id``; return the user's id."""
+        joined = await self._send("POST", f"/guilds/{guild_id}/members", {"pending": is_pending})
+        return int(joined["user"]["id"])
+
+    async def complete_screening(self, guild_id: int, user_id: int) -> None:
+        """Have a pending member complete membership screening."""
+        await self._send("POST", f"/guilds/{guild_id}/members/{user_id}/screening", {})
+
+    async def member_roles(self, guild_id: int, user_id: int) -> set[int]:
+        """Return the roles member ``user_id`` holds now."""
+        state = await self._get(f"/guilds/{guild_id}/members/{user_id}")
+        return {int(role_id) for role_id in state.get("roles") or ()}
+
+    async def inject(self, body: dict[str, Any]) -> tuple[int, int]:
+        """Inject an interaction (``POST /_sim/interactions``); return its id and reach."""
+        injected = await self._send("POST", "/interactions", body)
+        return int(injected["id"]), int(injected["sessions_reached"])
+
+    async def interaction(self, interaction_id: int) -> dict[str, Any] | None:
+        """Return ``GET /_sim/interactions/{id}`` (None once it expired)."""
+        async with self._http.get(f"{self._base}/interactions/{interaction_id}") as response:
+            if response.status == 404:  # noqa: PLR2004 - HTTP Not Found
+                return None
+            response.raise_for_status()
+            state: dict[str, Any] = await response.json()
+            return state
+
+    async def bot_messages(self, channel_id: int) -> list[dict[str, Any]]:
+        """Return the bot's latest messages in ``channel_id``, oldest first."""
+        found: list[dict[str, Any]] = await self._get(
+            "/messages", channel_id=str(channel_id), author="bot"
+        )
+        return found
 
     async def start_load(self, run: LoadRun) -> None:
         """Start a load generator run (earlier runs go on until their own end)."""

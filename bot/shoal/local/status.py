@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Any, Final
 
+from shoal.local.community import community_parts
 from shoal.local.feature_figures import feature_parts
 from shoal.observability.shard_status import ShardStatus
 from shoal.planning.registry_staleness import is_stale, shown_state
@@ -20,6 +21,7 @@ from shoal.planning.registry_staleness import is_stale, shown_state
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
+    from shoal.local.community import CommunityFigures
     from shoal.local.feature_figures import FeatureFigures
     from shoal.storage.shard_registry import RegistryEntry
 
@@ -109,6 +111,8 @@ class StatusRow:
     """The run's own servers (``redis-server``, ``postgres``) that exited."""
     features: FeatureFigures | None = None
     """The features' counters from the workers' metrics (None until one answers)."""
+    community: CommunityFigures | None = None
+    """What the showcase guild's members did (None until it is set up, or without one)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -260,6 +264,7 @@ def status_row(  # noqa: PLR0913 -- keyword-only, one per part of the row
     restarts: int = 0,
     servers_down: tuple[str, ...] = (),
     features: FeatureFigures | None = None,
+    community: CommunityFigures | None = None,
 ) -> StatusRow:
     """Build the row of one refresh; ``workers`` is (running, started)."""
     running, started = workers
@@ -276,6 +281,7 @@ def status_row(  # noqa: PLR0913 -- keyword-only, one per part of the row
         restarts=restarts,
         servers_down=servers_down,
         features=features,
+        community=community,
     )
 
 
@@ -342,6 +348,9 @@ def format_table(row: StatusRow) -> list[str]:
     if row.features is not None:
         levels, answered = feature_parts(row.features)
         lines += [_cells("levels", levels), _cells("answered", answered)]
+    if row.community is not None:
+        onboarding, menus = community_parts(row.community)
+        lines += [_cells("onboarding", onboarding), _cells("role menus", menus)]
     lines.append("Ctrl-C stops the fleet.")
     return lines
 
@@ -397,6 +406,9 @@ def format_line(row: StatusRow) -> str:
     if row.features is not None:
         levels, answered = feature_parts(row.features)
         parts += [f"levels: {levels}", f"answered: {answered}"]
+    if row.community is not None:
+        onboarding, menus = community_parts(row.community)
+        parts += [f"onboarding: {onboarding}", f"role menus: {menus}"]
     return " ".join(parts)
 
 

@@ -18,6 +18,7 @@ import aiohttp
 
 from shoal.local.errors import LocalUpError
 from shoal.local.growing import GuildGrowth
+from shoal.local.populating import CommunityDriver, CommunityPace
 from shoal.local.reshards import active_key_generation, interaction_tally, is_growing, tally_line
 from shoal.local.simulating import LoadDriver, LoadRun
 from shoal.local.spawning import log_tail
@@ -25,7 +26,7 @@ from shoal.local.status import generation_rows, registry_summary, status_row
 from shoal.planning.reconciling import expected_shards
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from shoal.local.feature_figures import FeatureFigures
     from shoal.local.keeping import WorkerKeeper
@@ -39,7 +40,14 @@ if TYPE_CHECKING:
     from shoal.planning.resharding import ReshardState
     from shoal.storage.shard_registry import RegistryEntry
 
-__all__ = ["Fleet", "FleetSupervisor", "RunOutcome", "guild_growth", "load_driver"]
+__all__ = [
+    "Fleet",
+    "FleetSupervisor",
+    "RunOutcome",
+    "community_driver",
+    "guild_growth",
+    "load_driver",
+]
 
 _LOAD_RUN_S: Final = 60.0  # one load generator run; renewed before it ends
 _GROW_SETTLE_S: Final = 5.0  # after the reshard, the load runs on the new generation alone
@@ -70,6 +78,8 @@ class Fleet:
     keeper: WorkerKeeper
     servers: tuple[ServerProcess, ...] = ()
     """The Redis and PostgreSQL this run started (none when it was given them)."""
+    community: CommunityDriver | None = None
+    """The showcase guild's admin and members (None without a simulator or a rate)."""
 
 
 def load_driver(options: LocalOptions, control: SimulatorControl | None) -> LoadDriver | None:
@@ -83,6 +93,16 @@ def load_driver(options: LocalOptions, control: SimulatorControl | None) -> Load
         commands=options.commands,
     )
     return LoadDriver(control, run)
+
+
+def community_driver(
+    options: LocalOptions, control: SimulatorControl | None, say: Callable[[str], None]
+) -> CommunityDriver | None:
+    """Return the showcase guild's driver, or None without a simulator or a rate."""
+    if control is None or (options.joins_per_s == 0 and options.role_picks_per_s == 0):
+        return None
+    pace = CommunityPace(joins_per_s=options.joins_per_s, picks_per_s=options.role_picks_per_s)
+    return CommunityDriver(control, pace, say)
 
 
 def guild_growth(options: LocalOptions, control: SimulatorControl | None) -> GuildGrowth | None:
@@ -135,6 +155,7 @@ class FleetSupervisor:
             # (before, an interaction to a guild no session covers is never delivered).
             if fleet.load is not None and (fleet.growth is None or self._has_been_ready):
                 await fleet.load.keep_running(now_s)
+            self._start_community(fleet, current)
             entries = await reader.read_registry()
             running = [w.http_port for w in fleet.generations.all_workers() if w.is_running]
             features = await reader.read_features(running)
@@ -186,7 +207,16 @@ class FleetSupervisor:
             restarts=fleet.keeper.restarts,
             servers_down=tuple(s.name for s in fleet.servers if s.process.poll() is not None),
             features=features,
+            community=None if fleet.community is None else fleet.community.figures,
         )
+
+    def _start_community(self, fleet: Fleet, current: SimSample | None) -> None:
+        """Start the showcase once every shard is READY (its setup needs the bot to answer)."""
+        community = fleet.community
+        if community is None or community.is_started or current is None:
+            return
+        if current.shards_ready >= fleet.controller.state.active_shards:
+            community.start()
 
     async def _grow(self, fleet: Fleet, current: SimSample | None, now_s: float) -> None:
         """Add guilds once the fleet is ready, until a reshard starts; end the run after it."""
