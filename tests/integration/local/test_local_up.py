@@ -57,6 +57,13 @@ _READY_TIMEOUT_S: Final = 30.0
 _STOP_TIMEOUT_S: Final = 30.0
 _POLL_S: Final = 0.05
 _KEPT: Final = re.compile(r"Logs and data kept in (\S+)")
+_COMMUNITY: Final = re.compile(
+    r"answered: (?P<answered>.*) onboarding: (?P<joined>\d+) joined, (?P<agreed>\d+) agreed "
+    r"\((?P<member>\d+) with Member role\) role menus: (?P<picks>\d+) picks"
+)
+_SHOWCASE: Final = re.compile(r"Showcase: onboarding and role menus set up in guild (\d+)")
+#: Two real workers' cold start, the showcase's setup, then a plain line every 10 s.
+_SHOWCASE_TIMEOUT_S: Final = 35.0
 
 
 class _Output:
@@ -82,6 +89,23 @@ class _Output:
         assert self._process.stdout is not None
         rest = await self._process.stdout.read()
         self.lines += rest.decode().splitlines()
+
+    async def wait_for_match(
+        self, pattern: re.Pattern[str], check: Callable[[re.Match[str]], bool], timeout_s: float
+    ) -> re.Match[str]:
+        """Return the first match of ``pattern`` in a line for which ``check`` holds."""
+        async with asyncio.timeout(timeout_s):
+            seen = 0
+            while True:
+                for line in self.lines[seen:]:
+                    match = pattern.search(line)
+                    if match is not None and check(match):
+                        return match
+                seen = len(self.lines)
+                assert self._process.stdout is not None
+                line = await self._process.stdout.readline()
+                assert line, f"shoal local up ended first:\n{self.text()}"
+                self.lines.append(line.decode().rstrip("\n"))
 
     def value_of(self, label: str) -> str:
         """Return the first word after ``label :`` in the banner."""
@@ -365,3 +389,65 @@ async def _forget_namespace(redis_url: str, bot_name: str) -> None:
             await client.unlink(*keys)
     finally:
         await client.aclose()
+
+
+def _has_members_agreeing_and_picking(match: re.Match[str]) -> bool:
+    return all(int(match.group(name)) > 0 for name in ("joined", "agreed", "member", "picks"))
+
+
+async def test_local_up_sets_up_onboarding_and_a_role_menu_that_members_use_with_real_workers() -> (
+    None
+):
+    workdir = _reachable_temporary_directory()  # as root, PostgreSQL's account must reach it
+    try:
+        await _run_the_showcase(workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def _run_the_showcase(workdir: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "shoal",
+        "local",
+        "up",  # as scripts/run-local runs it: throwaway servers, migrations, real workers
+        "--guilds=40",
+        "--shards=2",
+        "--identify-window=0.2",
+        "--messages-per-s=2",
+        "--interactions-per-s=0",  # the answers shown are the showcase's own
+        "--joins-per-s=0.25",  # 0.9 member edits/s: within Discord's 10 per 10 s
+        "--role-picks-per-s=0.4",
+        f"--workdir={workdir / 'run'}",
+        cwd=_REPO_ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    output = _Output(process)
+    try:
+        figures = await output.wait_for_match(
+            _COMMUNITY, _has_members_agreeing_and_picking, _SHOWCASE_TIMEOUT_S
+        )
+        showcase = _SHOWCASE.search(output.text())
+        assert showcase is not None, output.text()
+        control = output.value_of("Control API").removesuffix("/info")
+        async with aiohttp.ClientSession() as http:
+            guild = await _get_json(http, f"{control}/guilds/{showcase.group(1)}")
+        code = await _interrupt(process, output)
+    finally:
+        await _killed_if_running(process)
+
+    assert code == 0, output.text()
+    assert "/onboarding button" in figures.group("answered"), figures.group(0)
+    assert "/rolemenu choose" in figures.group("answered"), figures.group(0)
+    assert "did not go through" not in output.text()  # every setup step was accepted
+    roles = {role["name"]: role["id"] for role in guild["roles"]}
+    colours = {roles[name] for name in ("Red", "Green", "Blue", "Yellow")}
+    held = [set(member["roles"]) for member in guild["members"].values()]
+    assert any(roles["Member"] in member and roles["Pre-Member"] not in member for member in held)
+    assert any(member & colours for member in held)
+    assert sum(member["pending"] for member in guild["members"].values()) <= int(
+        figures.group("joined")
+    )
