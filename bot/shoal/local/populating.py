@@ -132,6 +132,12 @@ class CommunityDriver:
 
     async def _run(self) -> None:
         try:
+            await self._drive()
+        except Exception as exc:  # noqa: BLE001 - a local run never ends for its showcase
+            self._say(f"Showcase: stopped by {exc!r}; the fleet goes on")
+
+    async def _drive(self) -> None:
+        try:
             showcase = await self._set_up()
         except _NoAnswerError:
             return  # said by _ask

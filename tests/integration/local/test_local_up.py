@@ -103,9 +103,9 @@ class _Output:
                         return match
                 seen = len(self.lines)
                 assert self._process.stdout is not None
-                line = await self._process.stdout.readline()
-                assert line, f"shoal local up ended first:\n{self.text()}"
-                self.lines.append(line.decode().rstrip("\n"))
+                read = await self._process.stdout.readline()
+                assert read, f"shoal local up ended first:\n{self.text()}"
+                self.lines.append(read.decode().rstrip("\n"))
 
     def value_of(self, label: str) -> str:
         """Return the first word after ``label :`` in the banner."""
