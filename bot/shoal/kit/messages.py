@@ -8,17 +8,19 @@ features' message taps (``Module.message_taps``) receive that. Pure: no I/O.
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 __all__ = ["MESSAGE_CREATE", "MessageFacts", "message_facts"]
 
 MESSAGE_CREATE: Final = "MESSAGE_CREATE"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class MessageFacts:
-    """One message, as much as message-driven features need to know."""
+class MessageFacts(NamedTuple):
+    """One message, as much as message-driven features need to know.
+
+    A named tuple, not a frozen dataclass: one is built for every MESSAGE_CREATE, and a
+    frozen dataclass's ``__init__`` costs three times as much (about 1.5 us more).
+    """
 
     message_id: int
     """Its snowflake (its creation time is in it)."""

@@ -131,6 +131,13 @@ class CachedGuildSettingsRepository(GuildSettingsRepository):
             load.is_stale = True
         self._loads.clear()
 
+    def peek(self, guild_id: int) -> GuildSettings | None:
+        """Return the guild's settings when this process holds them, without any I/O.
+
+        For hot paths that would otherwise await a read per guild: on None, :meth:`get`.
+        """
+        return self._cache.get(guild_id, now_s=self._clock())
+
     @override
     async def get(self, guild_id: int) -> GuildSettings:
         cached = self._cache.get(guild_id, now_s=self._clock())

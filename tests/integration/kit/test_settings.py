@@ -121,3 +121,29 @@ async def test_a_stored_value_the_schema_no_longer_accepts_falls_back_to_its_def
     assert await first.settings.get(_GUILD, _Settings, "greeter") == _Settings(limit=3)
     reset = await first.settings.reset(_GUILD, "greeter", "limit")
     assert reset == _Settings()
+
+
+async def test_peek_answers_from_the_cache_only_and_follows_a_change_from_another_pod(
+    two_kits: tuple[FeatureKit, FeatureKit],
+) -> None:
+    first, second = two_kits
+
+    def peeked() -> tuple[bool, _Settings] | None:
+        return second.settings.peek(_GUILD, _Settings, "greeter", is_on_by_default=True)
+
+    assert peeked() is None  # never read here: the hot path awaits get() for it
+    assert await second.settings.get(_GUILD, _Settings, "greeter") == _Settings()
+    held = peeked()
+    assert held == (True, _Settings())
+    assert held is not None
+    assert held[1] is (await second.settings.get(_GUILD, _Settings, "greeter"))  # validated once
+    await first.settings.update(_GUILD, "greeter", {"greeting": "Hi"})
+    await first.settings.switch(_GUILD, "greeter", is_on=False)
+
+    async def changed() -> bool:
+        if (now := peeked()) is None:  # invalidated: read it again, as the tap does
+            await second.settings.get(_GUILD, _Settings, "greeter")
+            return False
+        return now == (False, _Settings(greeting="Hi"))
+
+    await _eventually(changed)

@@ -19,9 +19,9 @@ __all__ = [
     "BOARD_COUNT",
     "BOARD_PAGE",
     "BOARD_RANK",
-    "COOLING",
+    "GRANT_HAS_LEFT",
     "GRANT_MANY",
-    "HAS_LEFT",
+    "GRANT_NEEDS_REBUILD",
     "JOIN",
     "LEAVE",
     "NEEDS_REBUILD",
@@ -33,55 +33,59 @@ __all__ = [
 ]
 
 OK: Final = 0
-#: GRANT_MANY: the member is cooling down; BOARD_RANK: not on the board.
-COOLING: Final = 1
+#: BOARD_RANK: not on the board.
 NOT_RANKED: Final = 1
 #: The board is not built (first use, or Redis lost it): rebuild, then run the script again.
 NEEDS_REBUILD: Final = 2
+#: GRANT_MANY's replies below 0: the guild's board is not built (rebuild, grant again).
+GRANT_NEEDS_REBUILD: Final = -1
 #: GRANT_MANY: the member left the guild (off the board): restore them, then grant again.
-HAS_LEFT: Final = 3
+GRANT_HAS_LEFT: Final = -2
 
 _BUILT: Final = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {2} end
 """
 
 #: A batch of grants in one call (a pipeline of one script per grant spent most of the
-#: worker's CPU packing arguments). KEYS: dirty, then built, board, left of each of the
-#: batch's guilds, then each grant's cooldown key (guild by guild, in ARGV's order).
-#: ARGV: amount, now_ms, until_ms (now + cooldown), cooldown_ms, the number of guilds, then
-#: per guild: its number of grants and each grant's board member and dirty field.
-#: Reply: three integers per grant, in that order: ``0, old, new`` granted; ``1, until_ms,
-#: 0`` cooling; ``2, 0, 0`` the guild's board is not built; ``3, 0, 0`` the member left.
+#: worker's CPU packing arguments, and so did a key and three arguments per grant).
+#: KEYS: dirty, then built, board, left of each of the batch's guilds.
+#: ARGV: amount, now_ms, until_ms (now + cooldown), cooldown_ms, the cooldown keys' prefix,
+#: the number of guilds, then per guild: its id and number of grants, then each grant's
+#: board member and user id. A member's cooldown key is ``<prefix><guild>:<user>`` and their
+#: dirty field ``<guild>:<user>`` (`shoal.features.levels.keys`), built here: every key is
+#: under the bot's one hash tag, so in the scripts' slot.
+#: Reply: one integer per grant, in that order: the new XP (>= 0) granted; ``-1`` the
+#: guild's board is not built; ``-2`` the member left; else ``-until_ms``: cooling.
 #: The cooldown's value is its end, compared with ``now_ms`` (so a test's clock decides);
 #: its PX expiry only cleans up. Two grants of one member in a batch: the second cools.
 GRANT_MANY: Final = """
 local amount, now, until_ms, cooldown = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local guilds = tonumber(ARGV[5])
+local prefix, guilds = ARGV[5], tonumber(ARGV[6])
+local dirty = KEYS[1]
 local out = {}
-local a = 6
-local c = 1 + 3 * guilds
+local a = 7
 for i = 0, guilds - 1 do
   local built, board, left = KEYS[2 + 3 * i], KEYS[3 + 3 * i], KEYS[4 + 3 * i]
-  local n = tonumber(ARGV[a])
-  a = a + 1
+  local guild, n = ARGV[a], tonumber(ARGV[a + 1])
+  a = a + 2
   local is_built = redis.call('EXISTS', built) == 1
   for _ = 1, n do
-    local member, field = ARGV[a], ARGV[a + 1]
+    local member, user = ARGV[a], ARGV[a + 1]
     a = a + 2
-    c = c + 1
     if not is_built then
-      out[#out + 1] = 2; out[#out + 1] = 0; out[#out + 1] = 0
+      out[#out + 1] = -1
     else
-      local cooling = tonumber(redis.call('GET', KEYS[c]) or '0')
+      local field = guild .. ':' .. user
+      local key = prefix .. field
+      local cooling = tonumber(redis.call('GET', key) or '0')
       if cooling > now then
-        out[#out + 1] = 1; out[#out + 1] = cooling; out[#out + 1] = 0
+        out[#out + 1] = -cooling
       elseif redis.call('HEXISTS', left, member) == 1 then
-        out[#out + 1] = 3; out[#out + 1] = 0; out[#out + 1] = 0
+        out[#out + 1] = -2
       else
-        local new = tonumber(redis.call('ZINCRBY', board, amount, member))
-        redis.call('HINCRBY', KEYS[1], field, amount)
-        redis.call('SET', KEYS[c], until_ms, 'PX', cooldown)
-        out[#out + 1] = 0; out[#out + 1] = new - tonumber(amount); out[#out + 1] = new
+        out[#out + 1] = tonumber(redis.call('ZINCRBY', board, amount, member))
+        redis.call('HINCRBY', dirty, field, amount)
+        redis.call('SET', key, until_ms, 'PX', cooldown)
       end
     end
   end

@@ -93,6 +93,10 @@ class LevelsKeys:
         """A member's cooldown: the epoch ms until which messages earn nothing (PX-expiring)."""
         return self.keys.feature(FEATURE, "cooldown", guild_id, user_id)
 
+    def cooldown_prefix(self) -> str:
+        """What every cooldown key starts with: the grant script appends ``<guild>:<user>``."""
+        return self.keys.feature(FEATURE, "cooldown") + ":"
+
     def dirty(self) -> str:
         """Fleet-wide hash of XP deltas not yet in PostgreSQL: ``guild:user`` -> delta."""
         return self.keys.feature(FEATURE, "dirty")

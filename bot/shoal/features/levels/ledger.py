@@ -27,10 +27,9 @@ the write-behind (see `shoal.features.levels.flushing`), nor which messages earn
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import uuid
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from shoal.features.levels import board_scripts as lua
 from shoal.features.levels.flushing import XpFlusher
@@ -114,16 +113,16 @@ class GrantStatus(enum.Enum):
     """The member earned less than a cooldown ago: nothing changed."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Grant:
+# Grant, XpChange and GrantResult are named tuples, not frozen dataclasses: one of each is
+# built per message that earns, and a frozen dataclass's __init__ costs three times as much.
+class Grant(NamedTuple):
     """One message's claim to XP."""
 
     guild_id: int
     user_id: int
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class XpChange:
+class XpChange(NamedTuple):
     """A member's XP before and after a change."""
 
     old_xp: int
@@ -135,8 +134,7 @@ class XpChange:
         return level_change(self.old_xp, self.new_xp)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class GrantResult:
+class GrantResult(NamedTuple):
     """The outcome of one :class:`Grant`."""
 
     grant: Grant
@@ -246,20 +244,20 @@ class XpLedger:
             rebuild: set[int] = set()
             rejoin: set[tuple[int, int]] = set()
             retry: list[int] = []
+            amount = self._xp_per_message
             for index, reply in zip(pending, replies, strict=True):
                 grant = grants[index]
-                code = int(reply[0])
-                if code == lua.OK:
-                    change = XpChange(int(reply[1]), int(reply[2]))
+                if reply >= 0:
+                    change = XpChange(reply - amount, reply)
                     results[index] = GrantResult(grant, GrantStatus.GRANTED, change, None)
-                elif code == lua.COOLING:
-                    results[index] = GrantResult(grant, GrantStatus.COOLING, None, int(reply[1]))
-                else:
+                elif reply == lua.GRANT_NEEDS_REBUILD:
                     retry.append(index)
-                    if code == lua.NEEDS_REBUILD:
-                        rebuild.add(grant.guild_id)
-                    else:
-                        rejoin.add((grant.guild_id, grant.user_id))
+                    rebuild.add(grant.guild_id)
+                elif reply == lua.GRANT_HAS_LEFT:
+                    retry.append(index)
+                    rejoin.add((grant.guild_id, grant.user_id))
+                else:
+                    results[index] = GrantResult(grant, GrantStatus.COOLING, None, -reply)
             for guild_id in rebuild:
                 await self.rebuild(guild_id)
             for guild_id, user_id in rejoin:
@@ -269,34 +267,33 @@ class XpLedger:
             raise LedgerRetryError(f"levels boards kept vanishing for {len(pending)} grant(s)")
         return [result for result in results if result is not None]
 
-    async def _run_grants(self, grants: Sequence[Grant], now_ms: int) -> list[Any]:
-        """Run ``grants`` in one script call; return one ``(code, a, b)`` reply per grant."""
+    async def _run_grants(self, grants: Sequence[Grant], now_ms: int) -> list[int]:
+        """Run ``grants`` in one script call; return one reply per grant (see GRANT_MANY)."""
         keys = self._keys
         by_guild: dict[int, list[int]] = {}
         for index, grant in enumerate(grants):
             by_guild.setdefault(grant.guild_id, []).append(index)
         script_keys = [keys.dirty()]
-        cooldowns: list[str] = []
         args: list[str | int] = [
             self._xp_per_message,
             now_ms,
             now_ms + self._cooldown_ms,
             self._cooldown_ms,
+            keys.cooldown_prefix(),
             len(by_guild),
         ]
         order: list[int] = []
         for guild_id, indexes in by_guild.items():
             script_keys += (keys.built(guild_id), keys.board(guild_id), keys.left(guild_id))
-            args.append(len(indexes))
+            args += (guild_id, len(indexes))
             for index in indexes:
                 user_id = grants[index].user_id
-                cooldowns.append(keys.cooldown(guild_id, user_id))
-                args += (board_member(user_id), dirty_field(guild_id, user_id))
+                args += (board_member(user_id), user_id)
                 order.append(index)
-        flat = await self._grant(keys=script_keys + cooldowns, args=args)
-        replies: list[Any] = [None] * len(grants)
+        flat = await self._grant(keys=script_keys, args=args)
+        replies = [0] * len(grants)
         for position, index in enumerate(order):
-            replies[index] = flat[3 * position : 3 * position + 3]
+            replies[index] = int(flat[position])
         return replies
 
     # --- admin changes ----------------------------------------------------------------

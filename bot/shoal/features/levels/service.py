@@ -102,6 +102,7 @@ class LevelsService:
                 self.on_level_up,
                 clock=self.kit.clock.now,
                 on_granted=metrics.grants.inc,
+                peek=self.peek,
             )
             metrics.watch_queue(lambda: tap.queued, lambda: tap.dropped)
             self._tap = tap
@@ -114,6 +115,10 @@ class LevelsService:
     async def settings_of(self, guild_id: int) -> LevelsSettings:
         """Return the guild's levels settings."""
         return await self.kit.settings.get(guild_id, LevelsSettings, FEATURE)
+
+    def peek(self, guild_id: int) -> tuple[bool, LevelsSettings] | None:
+        """Return whether levels is on in the guild and its settings, if held (no I/O)."""
+        return self.kit.settings.peek(guild_id, LevelsSettings, FEATURE, is_on_by_default=True)
 
     async def is_enabled(self, guild_id: int) -> bool:
         """Return whether levels is on in the guild."""

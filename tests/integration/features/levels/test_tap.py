@@ -236,3 +236,41 @@ async def test_a_full_queue_drops_new_messages_with_one_warning_and_grants_the_r
     assert tap.queued == 1
     assert await ledger.rank_of(GUILD, 5) is not None
     assert await ledger.rank_of(GUILD, 6) is None
+
+
+async def test_a_batch_awaits_settings_only_for_the_guilds_peek_does_not_hold(
+    ledger: XpLedger,
+) -> None:
+    """Held guilds are decided without I/O: on, with their settings, or off; the rest awaited."""
+    third = GUILD + 2
+    awaited: list[tuple[str, int]] = []
+    settings = LevelsSettings(ignored_channel_ids=(11,))
+
+    def peek(guild_id: int) -> tuple[bool, LevelsSettings] | None:
+        return {GUILD: (True, settings), OFF_GUILD: (False, LevelsSettings())}.get(guild_id)
+
+    async def settings_of(guild_id: int) -> LevelsSettings:
+        awaited.append(("settings", guild_id))
+        return LevelsSettings()
+
+    async def is_enabled(guild_id: int) -> bool:
+        awaited.append(("switch", guild_id))
+        return True
+
+    async def on_level_up(_: LevelUp) -> None:
+        return None
+
+    tap = LevelsTap(ledger, settings_of, is_enabled, on_level_up, _Clock(), peek=peek)
+    for facts in (
+        _message(1),
+        _message(2, channel_id=11),  # ignored by the held settings
+        _message(3, guild_id=OFF_GUILD),
+        _message(4, guild_id=third),
+        _message(5, guild_id=third),
+    ):
+        tap.offer(facts)
+    await tap.drain()
+    assert awaited == [("switch", third), ("settings", third)]
+    assert await ledger.page(GUILD, 1) == [(1, 1, 10)]
+    assert await ledger.count(OFF_GUILD) == 0
+    assert await ledger.count(third) == 2
