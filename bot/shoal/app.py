@@ -27,6 +27,7 @@ from shoal.interactions.syncing import sync_commands
 from shoal.kit.building import build_modules, declaring_kit, open_kit, wire_bot
 from shoal.kit.images import ImagePool, ImagePoolSettings
 from shoal.observability.health import HealthServer
+from shoal.observability.heap import settle_heap
 from shoal.observability.logging import configure_logging
 from shoal.observability.metrics import Metrics
 from shoal.observability.status_report import ShardRow, render_status
@@ -233,6 +234,8 @@ async def _serve(
     async def start_features() -> None:
         if runtime is not None:
             await runtime.start()
+        frozen = settle_heap()  # the bot, its modules and every import are built by now
+        _LOG.debug("garbage collector settled: %d objects frozen", frozen)
 
     try:
         return await run_worker(

@@ -46,37 +46,35 @@ _BUILT: Final = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return {2} end
 """
 
-#: A batch of grants in one call (a pipeline of one script per grant spent most of the
-#: worker's CPU packing arguments, and so did a key and three arguments per grant).
-#: KEYS: dirty, then built, board, left of each of the batch's guilds.
-#: ARGV: amount, now_ms, until_ms (now + cooldown), cooldown_ms, the cooldown keys' prefix,
-#: the number of guilds, then per guild: its id and number of grants, then each grant's
-#: board member and user id. A member's cooldown key is ``<prefix><guild>:<user>`` and their
-#: dirty field ``<guild>:<user>`` (`shoal.features.levels.keys`), built here: every key is
-#: under the bot's one hash tag, so in the scripts' slot.
+#: A batch of grants in one call. Packing arguments was most of the worker's CPU per
+#: message (redis-py encodes each one in Python: first one script per grant, then a key and
+#: three arguments per grant), so the batch travels as one text argument and the script
+#: builds each key from the levels prefix (`shoal.features.levels.keys` names them: every
+#: key is under the bot's one hash tag, so in the script's slot).
+#: KEYS: dirty. ARGV: amount, now_ms, until_ms (now + cooldown), cooldown_ms, the levels
+#: keys' prefix (``shoal:{ns}:f:levels:``), then the batch: space-separated tokens, per guild
+#: its id and number of grants, then each grant's board member and user id.
 #: Reply: one integer per grant, in that order: the new XP (>= 0) granted; ``-1`` the
 #: guild's board is not built; ``-2`` the member left; else ``-until_ms``: cooling.
 #: The cooldown's value is its end, compared with ``now_ms`` (so a test's clock decides);
 #: its PX expiry only cleans up. Two grants of one member in a batch: the second cools.
 GRANT_MANY: Final = """
 local amount, now, until_ms, cooldown = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local prefix, guilds = ARGV[5], tonumber(ARGV[6])
+local prefix = ARGV[5]
 local dirty = KEYS[1]
 local out = {}
-local a = 7
-for i = 0, guilds - 1 do
-  local built, board, left = KEYS[2 + 3 * i], KEYS[3 + 3 * i], KEYS[4 + 3 * i]
-  local guild, n = ARGV[a], tonumber(ARGV[a + 1])
-  a = a + 2
-  local is_built = redis.call('EXISTS', built) == 1
+local token = string.gmatch(ARGV[6], '%S+')
+for guild in token do
+  local n = tonumber(token())
+  local board, left = prefix .. 'board:' .. guild, prefix .. 'left:' .. guild
+  local is_built = redis.call('EXISTS', prefix .. 'built:' .. guild) == 1
   for _ = 1, n do
-    local member, user = ARGV[a], ARGV[a + 1]
-    a = a + 2
+    local member, user = token(), token()
     if not is_built then
       out[#out + 1] = -1
     else
       local field = guild .. ':' .. user
-      local key = prefix .. field
+      local key = prefix .. 'cooldown:' .. field
       local cooling = tonumber(redis.call('GET', key) or '0')
       if cooling > now then
         out[#out + 1] = -cooling

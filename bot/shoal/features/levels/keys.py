@@ -93,9 +93,13 @@ class LevelsKeys:
         """A member's cooldown: the epoch ms until which messages earn nothing (PX-expiring)."""
         return self.keys.feature(FEATURE, "cooldown", guild_id, user_id)
 
-    def cooldown_prefix(self) -> str:
-        """What every cooldown key starts with: the grant script appends ``<guild>:<user>``."""
-        return self.keys.feature(FEATURE, "cooldown") + ":"
+    def prefix(self) -> str:
+        """What every levels key starts with (``shoal:{ns}:f:levels:``).
+
+        The grant script builds ``board:<guild>``, ``built:<guild>``, ``left:<guild>`` and
+        ``cooldown:<guild>:<user>`` on it: the names of the methods below.
+        """
+        return self.keys.feature(FEATURE) + ":"
 
     def dirty(self) -> str:
         """Fleet-wide hash of XP deltas not yet in PostgreSQL: ``guild:user`` -> delta."""

@@ -269,28 +269,26 @@ class XpLedger:
 
     async def _run_grants(self, grants: Sequence[Grant], now_ms: int) -> list[int]:
         """Run ``grants`` in one script call; return one reply per grant (see GRANT_MANY)."""
-        keys = self._keys
         by_guild: dict[int, list[int]] = {}
         for index, grant in enumerate(grants):
             by_guild.setdefault(grant.guild_id, []).append(index)
-        script_keys = [keys.dirty()]
-        args: list[str | int] = [
+        tokens: list[str] = []
+        order: list[int] = []
+        for guild_id, indexes in by_guild.items():
+            tokens += (str(guild_id), str(len(indexes)))
+            for index in indexes:
+                user_id = grants[index].user_id
+                tokens += (board_member(user_id), str(user_id))
+            order += indexes
+        args = (
             self._xp_per_message,
             now_ms,
             now_ms + self._cooldown_ms,
             self._cooldown_ms,
-            keys.cooldown_prefix(),
-            len(by_guild),
-        ]
-        order: list[int] = []
-        for guild_id, indexes in by_guild.items():
-            script_keys += (keys.built(guild_id), keys.board(guild_id), keys.left(guild_id))
-            args += (guild_id, len(indexes))
-            for index in indexes:
-                user_id = grants[index].user_id
-                args += (board_member(user_id), user_id)
-                order.append(index)
-        flat = await self._grant(keys=script_keys, args=args)
+            self._keys.prefix(),
+            " ".join(tokens),
+        )
+        flat = await self._grant(keys=[self._keys.dirty()], args=args)
         replies = [0] * len(grants)
         for position, index in enumerate(order):
             replies[index] = int(flat[position])

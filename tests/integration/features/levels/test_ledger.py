@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from redis.asyncio import Redis
 
 from shoal.features.levels.flushing import XpFlusher
-from shoal.features.levels.keys import LevelsKeys, dirty_field
+from shoal.features.levels.keys import LevelsKeys, board_member, dirty_field
 from shoal.features.levels.ledger import Grant, GrantStatus, XpLedger
 from shoal.features.levels.rules import level_of
 from tests.integration.features.levels.inspecting import drop_levels_keys, stored_xp
@@ -227,10 +227,10 @@ async def test_admin_changes_commute_with_grants_and_flushes_when_run_concurrent
             await client.aclose()
 
 
-async def test_grant_writes_the_cooldown_key_and_dirty_field_the_keys_module_names(
+async def test_grant_writes_the_board_cooldown_and_dirty_field_the_keys_module_names(
     redis_client: Redis, keys: RedisKeys, levels_pool: Pool[Record]
 ) -> None:
-    """The grant script builds both names itself: they must be the ones `keys` documents."""
+    """The grant script builds every name itself: they must be the ones `keys` documents."""
     ledger = XpLedger(redis_client, keys, levels_pool)
     other_guild = GUILD + 1
     grants = [Grant(GUILD, 42), Grant(other_guild, 43), Grant(GUILD, 44)]
@@ -242,6 +242,8 @@ async def test_grant_writes_the_cooldown_key_and_dirty_field_the_keys_module_nam
         until = await redis_client.get(levels_keys.cooldown(guild_id, user_id))
         assert until == str(T0_MS + COOLDOWN_MS).encode()
         assert await redis_client.hget(levels_keys.dirty(), dirty_field(guild_id, user_id)) == b"10"
+        board = await redis_client.zrange(levels_keys.board(guild_id), 0, -1, withscores=True)
+        assert (board_member(user_id).encode(), 10.0) in board
     again = await ledger.grant_many([Grant(other_guild, 43)], now_ms=T0_MS + 1)
     assert again[0].status is GrantStatus.COOLING
     assert again[0].cooling_until_ms == T0_MS + COOLDOWN_MS
