@@ -21,7 +21,7 @@ from shoal_sim.benchmarks.message_streams import XP_PER_MESSAGE
 if TYPE_CHECKING:
     from collections.abc import Collection
 
-__all__ = ["XpTotals", "read_totals"]
+__all__ = ["XpTotals", "forget_guilds", "read_totals"]
 
 _TOTALS = """
 SELECT count(*) AS rows, coalesce(sum(xp), 0) AS xp,
@@ -66,6 +66,17 @@ class XpTotals:
             f"{self.expected_rows:,} / {self.expected_xp:,} ({verdict}; "
             f"{self.off:,} rows off, {self.strangers:,} unexpected members)"
         )
+
+
+async def forget_guilds(dsn: str, guild_ids: Collection[int]) -> None:
+    """Delete the XP rows of ``guild_ids``: a benchmark's next round starts from none."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(
+            "DELETE FROM levels_members WHERE guild_id = ANY($1::bigint[])", sorted(guild_ids)
+        )
+    finally:
+        await connection.close()
 
 
 async def read_totals(dsn: str, earners: Collection[tuple[int, int]]) -> XpTotals:

@@ -20,7 +20,10 @@ def test_worker_cpu_prints_every_row_and_exact_xp_when_a_tiny_stream_runs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     exit_code = worker_cpu.main(
-        ["--guilds", "10", "--members-per-guild", "5", "--shards", "1", "--messages", "300"]
+        [
+            *("--guilds", "10", "--members-per-guild", "5", "--shards", "1"),
+            *("--messages", "300", "--rounds", "1"),
+        ]
     )
 
     printed = capsys.readouterr().out
@@ -33,5 +36,6 @@ def test_worker_cpu_prints_every_row_and_exact_xp_when_a_tiny_stream_runs(
         ("hikari, cache off", "every member"),
     ]:
         assert re.search(rf"{consumer}\s+{stream}\s+[\d.]+\s+[\d.]+\s+[\d.]+x", printed), printed
+    assert "; 1 round(s)" in printed, printed  # rounds' medians: tests/unit/benchmarks
     assert "MESSAGE_CREATE} 310 of 310" in printed, printed
     assert "50 rows / 500 XP in PostgreSQL, expected 50 / 500 (exact;" in printed, printed
