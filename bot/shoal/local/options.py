@@ -69,11 +69,12 @@ class LocalOptions:
     commands: tuple[str, ...] = ("ping", "rank", "leaderboard")
     """The slash commands the load invokes, in turn (members check their rank card and the
     board while the load's messages earn them XP)."""
-    joins_per_s: float = 0.2
+    joins_per_s: float = 0.1
     """New members per second in the showcase guild: each joins pending, completes
     screening and presses "I agree" on the rules message (0: none). Each costs the bot two
-    member edits (Pre-Member, then Member), and Discord allows 10 per 10 s in a guild."""
-    role_picks_per_s: float = 0.4
+    member edits (Pre-Member, then Member), and Discord allows 10 per 10 s in a guild: the
+    defaults use half of it, as clicks bunch up (at 0.8 edits/s the answers queued)."""
+    role_picks_per_s: float = 0.3
     """Role menu choices per second in the showcase guild, one member edit each (0: none;
     both 0: no showcase)."""
     refresh_s: float = 1.0
